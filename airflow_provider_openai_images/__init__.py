@@ -1,0 +1,93 @@
+"""Apache Airflow provider for the OpenAI Images API.
+
+Importing this package is cheap on purpose: DAG files import it at every parse, so nothing
+here (or in ``hooks``/``operators`` at module level) imports httpx, Pillow or boto3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+PACKAGE_NAME = "airflow-provider-openai-images"
+CONN_TYPE = "openai_images"
+DEFAULT_CONN_ID = "openai_images_default"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe this provider to Airflow's ``ProvidersManager`` (entry point ``apache_airflow_provider``).
+
+    The connection form is declared here (``conn-fields`` / ``ui-field-behaviour``, Airflow 3.2+), so the
+    UI renders it without importing the hook.
+    """
+    return {
+        "package-name": PACKAGE_NAME,
+        "name": "OpenAI Images",
+        "description": "Generate, edit and vary images with the OpenAI Images API and land them in S3.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "OpenAI Images",
+                "external-doc-url": "https://platform.openai.com/docs/api-reference/images",
+                "tags": ["software"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "OpenAI Images",
+                "python-modules": ["airflow_provider_openai_images.hooks.openai_images"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": CONN_TYPE,
+                "hook-class-name": "airflow_provider_openai_images.hooks.openai_images.OpenAIImagesHook",
+                "hook-name": "OpenAI Images",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login"],
+                    "relabeling": {"host": "Base URL", "password": "API key"},
+                    "placeholders": {
+                        "host": "https://api.openai.com/v1",
+                        "password": "sk-...",
+                    },
+                },
+                "conn-fields": {
+                    "organization": {
+                        "label": "Organization ID",
+                        "description": "Sent as OpenAI-Organization (OpenAI only).",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "project": {
+                        "label": "Project ID",
+                        "description": "Sent as OpenAI-Project (OpenAI only).",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Read timeout (seconds)",
+                        "description": "Image generation can take minutes; the connect timeout stays short.",
+                        "schema": {"type": ["number", "null"], "default": 600, "minimum": 1},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries on connection errors, 408, 409, 429 and 5xx.",
+                        "schema": {"type": ["integer", "null"], "default": 2, "minimum": 0, "maximum": 10},
+                    },
+                    "api_type": {
+                        "label": "API type",
+                        "description": "'azure' for Azure OpenAI: deployment URLs and the api-key header.",
+                        "schema": {"type": ["string", "null"], "enum": ["openai", "azure"], "default": "openai"},
+                    },
+                    "api_version": {
+                        "label": "Azure API version",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "azure_deployment": {
+                        "label": "Azure deployment",
+                        "description": "Defaults to the model name of each request.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,101 @@
+"""When to retry a request to the Images API, and how long to wait.
+
+Modelled on the official openai-python client: connection errors, timeouts, 408, 409, 429 and
+5xx are retried; the server's ``x-should-retry`` header overrides that; ``retry-after-ms`` and
+``retry-after`` (seconds or an HTTP date) are honoured up to a cap; otherwise a capped exponential
+backoff with jitter. Safety-system rejections are never retried.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+from airflow_provider_openai_images.exceptions import (
+    OpenAIImagesAPIError,
+    OpenAIImagesConnectionError,
+    OpenAIImagesContentPolicyError,
+    OpenAIImagesError,
+    OpenAIImagesResponseError,
+)
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, else ``retry-after`` (seconds or HTTP date)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    milliseconds = lowered.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(float(milliseconds) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def should_retry_status(status_code: int, headers: Mapping[str, str]) -> bool:
+    """Whether a response status is worth another attempt, the ``x-should-retry`` header having the last word."""
+    verdict = {key.lower(): value for key, value in headers.items()}.get("x-should-retry", "").lower()
+    if verdict in ("true", "false"):
+        return verdict == "true"
+    return status_code in RETRYABLE_STATUSES or status_code >= 500
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times and how patiently to retry.
+
+    :param max_retries: retries after the first attempt (0 disables retrying).
+    :param initial_delay: first backoff delay in seconds, doubled at every retry.
+    :param max_delay: cap of the exponential backoff.
+    :param max_retry_after: the longest server-requested wait we accept; a longer ``Retry-After``
+        fails fast with an error that says when to try again, instead of blocking a worker slot.
+    :param jitter: fraction of the backoff removed at random (0.25 removes up to a quarter).
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    jitter: float = 0.25
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+
+    def backoff(self, retry_number: int) -> float:
+        """Delay before retry ``retry_number`` (1-based) when the server gave no hint."""
+        delay = min(self.initial_delay * 2 ** (retry_number - 1), self.max_delay)
+        return delay * (1 - self.jitter * self.random())
+
+    def is_retryable(self, error: BaseException) -> bool:
+        """Whether ``error`` may succeed on another attempt (regardless of attempts left)."""
+        if isinstance(error, OpenAIImagesContentPolicyError):
+            return False
+        if isinstance(error, OpenAIImagesAPIError):
+            too_long = error.retry_after is not None and error.retry_after > self.max_retry_after
+            return error.should_retry and not too_long
+        return isinstance(error, (OpenAIImagesConnectionError, OpenAIImagesResponseError))
+
+    def delay_for(self, error: OpenAIImagesError, retry_number: int) -> float:
+        """Seconds to wait before retry ``retry_number``: the server's ``Retry-After`` if any, else backoff."""
+        retry_after = error.retry_after if isinstance(error, OpenAIImagesAPIError) else None
+        if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
+            return float(retry_after)
+        return self.backoff(retry_number)

@@ -1,0 +1,253 @@
+"""``OpenAIImagesHook``: an ``openai_images`` connection turned into an :class:`ImagesClient`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_openai_images import CONN_TYPE, DEFAULT_CONN_ID
+from airflow_provider_openai_images.core.models import DEFAULT_MODEL, DEFAULT_VARIATION_MODEL
+from airflow_provider_openai_images.core.requests import (
+    EditRequest,
+    GenerateRequest,
+    ImageFile,
+    ImageRequest,
+    ImageSource,
+    VariationRequest,
+)
+from airflow_provider_openai_images.core.retry import RetryPolicy
+from airflow_provider_openai_images.exceptions import OpenAIImagesError, OpenAIImagesValidationError
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
+    from airflow_provider_openai_images.core.responses import ImagesResponse
+
+
+def _as_image_files(image: ImageSource | Sequence[ImageSource], parameter: str) -> tuple[ImageFile, ...]:
+    if isinstance(image, Sequence) and not isinstance(image, (str, bytes, bytearray)):
+        return tuple(ImageFile.coerce(item, parameter=parameter) for item in image)
+    return (ImageFile.coerce(image, parameter=parameter),)
+
+
+class OpenAIImagesHook(BaseHook):
+    """Talk to the OpenAI Images API (or Azure OpenAI, or a compatible server) through a connection.
+
+    The ``openai_images`` connection holds the base URL in ``host``, the API key in ``password``, and
+    in its extra: ``organization``, ``project``, ``timeout`` (seconds), ``connect_timeout``,
+    ``max_retries``, and for Azure OpenAI ``api_type="azure"``, ``api_version``, ``azure_deployment``.
+    Arguments given to the constructor override the connection's values.
+
+    :param conn_id: the ``openai_images`` connection to use.
+    :param retry_policy: full control over retries; ``max_retries`` alone overrides its count.
+    """
+
+    conn_name_attr = "conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "OpenAI Images"
+
+    def __init__(
+        self,
+        conn_id: str = DEFAULT_CONN_ID,
+        *,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        api_type: str | None = None,
+        api_version: str | None = None,
+        azure_deployment: str | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self._overrides: dict[str, Any] = {
+            "base_url": base_url,
+            "organization": organization,
+            "project": project,
+            "api_type": api_type,
+            "api_version": api_version,
+            "azure_deployment": azure_deployment,
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "max_retries": max_retries,
+        }
+        self._retry_policy = retry_policy
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r})"
+
+    # -- connection -> settings -> client ----------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> ClientSettings:
+        """The client settings: connection values, then constructor overrides on top."""
+        from airflow.sdk.log import mask_secret
+
+        from airflow_provider_openai_images.core.client import DEFAULT_BASE_URL, ClientSettings
+
+        conn = self.get_connection(self.conn_id)
+        extras: Mapping[str, Any] = conn.extra_dejson
+
+        def pick(name: str) -> Any:
+            value = self._overrides.get(name)
+            if value is None:
+                value = extras.get(name, extras.get(f"extra__{CONN_TYPE}__{name}"))
+            return None if value == "" else value
+
+        if conn.password:
+            mask_secret(conn.password)
+        policy = self._retry_policy or RetryPolicy()
+        max_retries = pick("max_retries")
+        if max_retries is not None:
+            policy = dataclasses.replace(policy, max_retries=_number("max_retries", max_retries, int))
+        values: dict[str, Any] = {
+            "api_key": conn.password or "",
+            "base_url": pick("base_url") or _host_url(conn.host) or DEFAULT_BASE_URL,
+            "organization": pick("organization"),
+            "project": pick("project"),
+            "api_type": pick("api_type") or "openai",
+            "api_version": pick("api_version"),
+            "azure_deployment": pick("azure_deployment"),
+            "retry": policy,
+        }
+        for name in ("timeout", "connect_timeout"):
+            if (value := pick(name)) is not None:
+                values[name] = _number(name, value, float)
+        return ClientSettings(**values)
+
+    def get_conn(self) -> ImagesClient:
+        """The :class:`ImagesClient` for this connection (created once per hook)."""
+        return self._client
+
+    @cached_property
+    def _client(self) -> ImagesClient:
+        from airflow_provider_openai_images.core.client import ImagesClient
+
+        return ImagesClient(self.settings, logger=self.log)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool, if one was opened."""
+        if "_client" in self.__dict__:
+            self._client.close()
+            del self.__dict__["_client"]
+
+    # -- Images API --------------------------------------------------------------------------------
+
+    def send(self, request: ImageRequest, *, timeout: float | None = None) -> ImagesResponse:
+        """Send a prepared request object (validated first, retried as the policy says)."""
+        return self.get_conn().send(request, timeout=timeout)
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str = DEFAULT_MODEL,
+        n: int | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        style: str | None = None,
+        response_format: str | None = None,
+        background: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        moderation: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> ImagesResponse:
+        """Create images from a prompt (``POST /images/generations``).
+
+        Parameters left at ``None`` are not sent. ``extra_body`` passes parameters this release
+        does not know yet. Returns an :class:`ImagesResponse` whose ``data[i]`` holds ``b64_json`` or
+        ``url`` and ``revised_prompt``.
+        """
+        request = GenerateRequest(
+            prompt=prompt, model=model, n=n, size=size, quality=quality, style=style,
+            response_format=response_format, background=background, output_format=output_format,
+            output_compression=output_compression, moderation=moderation, user=user, extra_body=extra_body,
+        )  # fmt: skip
+        return self.send(request, timeout=timeout)
+
+    def edit(
+        self,
+        image: ImageSource | Sequence[ImageSource],
+        prompt: str,
+        *,
+        mask: ImageSource | None = None,
+        model: str = DEFAULT_MODEL,
+        n: int | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        background: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        input_fidelity: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> ImagesResponse:
+        """Edit one image (or up to 16 for GPT image models) guided by a prompt (``POST /images/edits``).
+
+        ``image`` and ``mask`` are bytes, local paths, binary files or :class:`ImageFile`; the mask's
+        fully transparent pixels mark where to edit.
+        """
+        request = EditRequest(
+            images=_as_image_files(image, "image"), prompt=prompt, model=model,
+            mask=ImageFile.coerce(mask, parameter="mask") if mask is not None else None,
+            n=n, size=size, quality=quality, response_format=response_format, background=background,
+            output_format=output_format, output_compression=output_compression,
+            input_fidelity=input_fidelity, user=user, extra_body=extra_body,
+        )  # fmt: skip
+        return self.send(request, timeout=timeout)
+
+    def create_variation(
+        self,
+        image: ImageSource,
+        *,
+        model: str = DEFAULT_VARIATION_MODEL,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> ImagesResponse:
+        """Create variations of a square PNG (``POST /images/variations``; dall-e-2 only)."""
+        request = VariationRequest(
+            image=ImageFile.coerce(image, parameter="image"), model=model, n=n, size=size,
+            response_format=response_format, user=user, extra_body=extra_body,
+        )  # fmt: skip
+        return self.send(request, timeout=timeout)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the key and URL with ``GET /models`` (free), for ``airflow connections test`` and the UI."""
+        try:
+            models = self.get_conn().list_models()
+        except (OpenAIImagesError, ValueError) as error:
+            return False, str(error)
+        finally:
+            self.close()
+        image_models = sorted(m for m in models if "image" in m or m.startswith("dall-e"))
+        shown = ", ".join(image_models) if image_models else "none"
+        return True, f"Connected to {self.settings.base_url}: {len(models)} models, image models: {shown}"
+
+
+def _host_url(host: str | None) -> str | None:
+    if not host:
+        return None
+    return host if "://" in host else f"https://{host}"
+
+
+def _number(name: str, value: Any, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise OpenAIImagesValidationError(name, value, f"a number ({kind.__name__})") from None
