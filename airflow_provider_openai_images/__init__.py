@@ -76,7 +76,11 @@ def get_provider_info() -> dict[str, Any]:
                     "api_type": {
                         "label": "API type",
                         "description": "'azure' for Azure OpenAI: deployment URLs and the api-key header.",
-                        "schema": {"type": ["string", "null"], "enum": ["openai", "azure"], "default": "openai"},
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["openai", "azure"],
+                            "default": "openai",
+                        },
                     },
                     "api_version": {
                         "label": "Azure API version",

@@ -27,9 +27,7 @@ __all__ = [
 ]
 
 #: Error codes the safety system uses (OpenAI DALL-E, OpenAI GPT image models, Azure OpenAI).
-CONTENT_POLICY_CODES = frozenset(
-    {"content_policy_violation", "moderation_blocked", "content_filter", "contentFilter"}
-)
+CONTENT_POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter", "contentFilter"})
 
 
 class OpenAIImagesError(Exception):
@@ -171,7 +169,7 @@ def error_for_status(
     message = str(error.get("message") or fallback_text or f"HTTP {status_code}").strip()
     code = error.get("code")
     code = str(code) if code is not None else None
-    inner = error.get("innererror") if isinstance(error.get("innererror"), dict) else {}
+    inner: dict[str, Any] = error["innererror"] if isinstance(error.get("innererror"), dict) else {}
     fields: dict[str, Any] = {
         "status_code": status_code,
         "code": code,

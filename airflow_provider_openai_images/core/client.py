@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -39,6 +39,11 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+class _Logger(Protocol):
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+    def warning(self, msg: Any, /, *args: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,7 @@ class ClientSettings:
         if self.api_type not in ("openai", "azure"):
             raise OpenAIImagesValidationError("api_type", self.api_type, "'openai' or 'azure'")
         if not self.api_key:
-            raise OpenAIImagesValidationError(
-                "api_key", "<empty>", "a non-empty key (the connection's password field)"
-            )
+            raise OpenAIImagesValidationError("api_key", "<empty>", "a non-empty key (the connection's password field)")
         if not self.base_url.startswith(("https://", "http://")):
             raise OpenAIImagesValidationError("base_url", self.base_url, "an http(s):// URL")
         for name in ("timeout", "connect_timeout"):
@@ -112,11 +115,11 @@ class ImagesClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        logger: logging.Logger | None = None,
+        logger: _Logger | None = None,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
-        self._log = logger or log
+        self._log: _Logger = logger or log
         headers = {"User-Agent": f"airflow-provider-openai-images/{__version__}"}
         if settings.organization and not settings.is_azure:
             headers["OpenAI-Organization"] = settings.organization
@@ -166,7 +169,12 @@ class ImagesClient:
         return self._with_retries(
             label,
             lambda: self._http.post(
-                url, params=params, json=body.json, data=body.data, files=body.files, timeout=_timeout(timeout)
+                url,
+                params=params,
+                json=body.json,
+                data=body.data,
+                files=body.files,
+                timeout=_timeout(timeout),
             ),
             parse,
         )
@@ -219,7 +227,10 @@ class ImagesClient:
             raise OpenAIImagesConnectionError(f"{label}: {type(error).__name__}: {error}") from error
         self._log.info(
             "%s -> %s in %.1fs (request id %s)",
-            label, response.status_code, time.monotonic() - started, _request_id(response),
+            label,
+            response.status_code,
+            time.monotonic() - started,
+            _request_id(response),
         )
         if response.is_success:
             return parse(response)
@@ -236,9 +247,7 @@ class ImagesClient:
             fallback_text=response.text[:200],
         )
 
-    def _with_retries(
-        self, label: str, send: Callable[[], httpx.Response], parse: Callable[[httpx.Response], T]
-    ) -> T:
+    def _with_retries(self, label: str, send: Callable[[], httpx.Response], parse: Callable[[httpx.Response], T]) -> T:
         policy = self.settings.retry
 
         def log_retry(state: tenacity.RetryCallState) -> None:
@@ -246,15 +255,19 @@ class ImagesClient:
             delay = state.next_action.sleep if state.next_action else 0.0
             self._log.warning(
                 "%s failed (%s); retry %d of %d in %.2fs",
-                label, error, state.attempt_number, policy.max_retries, delay,
+                label,
+                error,
+                state.attempt_number,
+                policy.max_retries,
+                delay,
             )
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(policy.max_retries + 1),
             retry=tenacity.retry_if_exception(policy.is_retryable),
-            wait=lambda state: policy.delay_for(state.outcome.exception(), state.attempt_number)
-            if state.outcome
-            else 0.0,
+            wait=lambda state: (
+                policy.delay_for(state.outcome.exception(), state.attempt_number) if state.outcome else 0.0
+            ),
             sleep=self._sleep,
             before_sleep=log_retry,
             reraise=True,
@@ -274,7 +287,9 @@ def _request_id(response: httpx.Response) -> str | None:
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout | httpx._client.UseClientDefault:
-    return httpx.Timeout(seconds, connect=min(seconds, DEFAULT_CONNECT_TIMEOUT)) if seconds else httpx.USE_CLIENT_DEFAULT
+    return (
+        httpx.Timeout(seconds, connect=min(seconds, DEFAULT_CONNECT_TIMEOUT)) if seconds else httpx.USE_CLIENT_DEFAULT
+    )
 
 
 def settings_overrides(values: Mapping[str, Any]) -> dict[str, Any]:

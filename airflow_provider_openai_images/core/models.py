@@ -92,9 +92,7 @@ _GPT_QUALITIES = frozenset({"low", "medium", "high", "auto"})
 _GPT_INPUT_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 
 
-def _gpt_image(
-    name: str, *, sizes: frozenset[str] | None = _GPT_SIZES, input_fidelity: bool = True
-) -> ModelRules:
+def _gpt_image(name: str, *, sizes: frozenset[str] | None = _GPT_SIZES, input_fidelity: bool = True) -> ModelRules:
     return ModelRules(
         name=name,
         family="gpt-image",
@@ -186,7 +184,8 @@ def validate_parameters(model: str, endpoint: Endpoint, params: dict[str, Any]) 
             "model", model, f"a model with an image {endpoint} endpoint: {_models_with(endpoint)}"
         )
     if n is not None and n > rules.max_n:
-        raise OpenAIImagesValidationError("n", n, f"1 to {rules.max_n}", model=model)
+        allowed = "only 1" if rules.max_n == 1 else f"1 to {rules.max_n}"
+        raise OpenAIImagesValidationError("n", n, allowed, model=model)
     prompt = params.get("prompt")
     limit = rules.prompt_limits.get(endpoint)
     if prompt is not None and limit is not None and len(prompt) > limit:

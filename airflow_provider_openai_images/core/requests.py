@@ -79,8 +79,9 @@ class ImageFile:
             return cls.from_bytes(path.read_bytes(), path.name, parameter=parameter)
         if hasattr(source, "read"):
             name = getattr(source, "name", None)
-            return cls.from_bytes(source.read(), os.path.basename(name) if isinstance(name, str) else None,
-                                  parameter=parameter)
+            return cls.from_bytes(
+                source.read(), os.path.basename(name) if isinstance(name, str) else None, parameter=parameter
+            )
         raise OpenAIImagesValidationError(
             parameter, type(source).__name__, "bytes, a local path, a binary file or an ImageFile"
         )
@@ -132,16 +133,13 @@ class ImageRequest:
         raise NotImplementedError
 
 
-def _validate_uploads(
-    parameter: str, files: Sequence[ImageFile], rules: ModelRules | None, model: str
-) -> None:
+def _validate_uploads(parameter: str, files: Sequence[ImageFile], rules: ModelRules | None, model: str) -> None:
     if rules is None:
         return
     for upload in files:
         if upload.content_type not in rules.input_image_types:
             allowed = ", ".join(sorted(rules.input_image_types))
-            raise OpenAIImagesValidationError(parameter, upload.filename, f"an image of type {allowed}",
-                                              model=model)
+            raise OpenAIImagesValidationError(parameter, upload.filename, f"an image of type {allowed}", model=model)
         if len(upload.content) >= rules.max_input_image_bytes:
             raise OpenAIImagesValidationError(
                 parameter,

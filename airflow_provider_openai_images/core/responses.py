@@ -73,9 +73,7 @@ class ImagesResponse:
     def from_json(cls, payload: Any, *, request_id: str | None = None) -> ImagesResponse:
         """Parse a decoded JSON body, rejecting shapes the spec does not allow."""
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-            raise OpenAIImagesResponseError(
-                "Response is not an ImagesResponse (no 'data' list)", request_id=request_id
-            )
+            raise OpenAIImagesResponseError("Response is not an ImagesResponse (no 'data' list)", request_id=request_id)
         images = []
         for item in payload["data"]:
             if not isinstance(item, dict) or not (item.get("b64_json") or item.get("url")):
@@ -84,7 +82,9 @@ class ImagesResponse:
                 )
             images.append(
                 GeneratedImage(
-                    b64_json=item.get("b64_json"), url=item.get("url"), revised_prompt=item.get("revised_prompt")
+                    b64_json=item.get("b64_json"),
+                    url=item.get("url"),
+                    revised_prompt=item.get("revised_prompt"),
                 )
             )
         usage = payload.get("usage")

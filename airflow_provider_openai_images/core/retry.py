@@ -18,7 +18,6 @@ from airflow_provider_openai_images.exceptions import (
     OpenAIImagesAPIError,
     OpenAIImagesConnectionError,
     OpenAIImagesContentPolicyError,
-    OpenAIImagesError,
     OpenAIImagesResponseError,
 )
 
@@ -93,7 +92,7 @@ class RetryPolicy:
             return error.should_retry and not too_long
         return isinstance(error, (OpenAIImagesConnectionError, OpenAIImagesResponseError))
 
-    def delay_for(self, error: OpenAIImagesError, retry_number: int) -> float:
+    def delay_for(self, error: BaseException | None, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number``: the server's ``Retry-After`` if any, else backoff."""
         retry_after = error.retry_after if isinstance(error, OpenAIImagesAPIError) else None
         if retry_after is not None and 0 <= retry_after <= self.max_retry_after:

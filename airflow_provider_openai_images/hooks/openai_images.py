@@ -169,10 +169,20 @@ class OpenAIImagesHook(BaseHook):
         ``url`` and ``revised_prompt``.
         """
         request = GenerateRequest(
-            prompt=prompt, model=model, n=n, size=size, quality=quality, style=style,
-            response_format=response_format, background=background, output_format=output_format,
-            output_compression=output_compression, moderation=moderation, user=user, extra_body=extra_body,
-        )  # fmt: skip
+            prompt=prompt,
+            model=model,
+            n=n,
+            size=size,
+            quality=quality,
+            style=style,
+            response_format=response_format,
+            background=background,
+            output_format=output_format,
+            output_compression=output_compression,
+            moderation=moderation,
+            user=user,
+            extra_body=extra_body,
+        )
         return self.send(request, timeout=timeout)
 
     def edit(
@@ -200,12 +210,21 @@ class OpenAIImagesHook(BaseHook):
         fully transparent pixels mark where to edit.
         """
         request = EditRequest(
-            images=_as_image_files(image, "image"), prompt=prompt, model=model,
+            images=_as_image_files(image, "image"),
+            prompt=prompt,
+            model=model,
             mask=ImageFile.coerce(mask, parameter="mask") if mask is not None else None,
-            n=n, size=size, quality=quality, response_format=response_format, background=background,
-            output_format=output_format, output_compression=output_compression,
-            input_fidelity=input_fidelity, user=user, extra_body=extra_body,
-        )  # fmt: skip
+            n=n,
+            size=size,
+            quality=quality,
+            response_format=response_format,
+            background=background,
+            output_format=output_format,
+            output_compression=output_compression,
+            input_fidelity=input_fidelity,
+            user=user,
+            extra_body=extra_body,
+        )
         return self.send(request, timeout=timeout)
 
     def create_variation(
@@ -222,9 +241,14 @@ class OpenAIImagesHook(BaseHook):
     ) -> ImagesResponse:
         """Create variations of a square PNG (``POST /images/variations``; dall-e-2 only)."""
         request = VariationRequest(
-            image=ImageFile.coerce(image, parameter="image"), model=model, n=n, size=size,
-            response_format=response_format, user=user, extra_body=extra_body,
-        )  # fmt: skip
+            image=ImageFile.coerce(image, parameter="image"),
+            model=model,
+            n=n,
+            size=size,
+            response_format=response_format,
+            user=user,
+            extra_body=extra_body,
+        )
         return self.send(request, timeout=timeout)
 
     def test_connection(self) -> tuple[bool, str]:

@@ -12,4 +12,11 @@ from airflow_provider_openai_images.testing.emulator import (
     UploadedFile,
 )
 
-__all__ = ["DEFAULT_API_KEY", "DownloadRecord", "Fault", "ImagesAPIEmulator", "RecordedRequest", "UploadedFile"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DownloadRecord",
+    "Fault",
+    "ImagesAPIEmulator",
+    "RecordedRequest",
+    "UploadedFile",
+]

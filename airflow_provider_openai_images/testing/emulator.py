@@ -35,7 +35,7 @@ from importlib import resources
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from airflow_provider_openai_images.core.models import parse_size, rules_for, validate_parameters
+from airflow_provider_openai_images.core.models import parse_size, validate_parameters
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 
 DEFAULT_API_KEY = "sk-emulator-0000000000000000"
@@ -71,6 +71,8 @@ class Fault:
     seconds: float = 0.0
     endpoint: str | None = None
     times: int = 1
+    #: send ``Retry-After`` as an HTTP date this many seconds after the moment of the answer
+    retry_after_date: float | None = None
 
     @classmethod
     def rate_limit(
@@ -85,36 +87,66 @@ class Fault:
         headers: tuple[tuple[str, str], ...] = ()
         if retry_after is not None and form == "seconds":
             headers = (("Retry-After", f"{retry_after:g}"),)
-        elif retry_after is not None and form == "http-date":
-            headers = (("Retry-After", formatdate(time.time() + retry_after, usegmt=True)),)
-        elif retry_after is not None:
+        elif retry_after is not None and form == "ms":
             headers = (("retry-after-ms", f"{retry_after * 1000:g}"),)
-        error = {"message": "Rate limit reached for images per minute.", "type": "requests",
-                 "param": None, "code": "rate_limit_exceeded"}  # fmt: skip
-        return cls("status", status=429, headers=headers, error=error, times=times, endpoint=endpoint)
+        error = {
+            "message": "Rate limit reached for images per minute.",
+            "type": "requests",
+            "param": None,
+            "code": "rate_limit_exceeded",
+        }
+        return cls(
+            "status",
+            status=429,
+            headers=headers,
+            error=error,
+            times=times,
+            endpoint=endpoint,
+            retry_after_date=retry_after if form == "http-date" else None,
+        )
 
     @classmethod
     def server_error(cls, status: int = 500, *, times: int = 1, endpoint: str | None = None) -> Fault:
-        error = {"message": "The server had an error while processing your request.", "type": "server_error",
-                 "param": None, "code": None}  # fmt: skip
+        error = {
+            "message": "The server had an error while processing your request.",
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        }
         return cls("status", status=status, error=error, times=times, endpoint=endpoint)
 
     @classmethod
     def content_policy(
-        cls, flavour: Literal["dall-e", "gpt-image", "azure"] = "gpt-image", *, times: int = 1,
+        cls,
+        flavour: Literal["dall-e", "gpt-image", "azure"] = "gpt-image",
+        *,
+        times: int = 1,
         endpoint: str | None = None,
-    ) -> Fault:  # fmt: skip
+    ) -> Fault:
         """The safety system's rejection, as OpenAI's DALL-E, OpenAI's GPT image models or Azure word it."""
-        error: dict[str, Any] = {
-            "dall-e": {"message": "Your request was rejected as a result of our safety system.",
-                       "type": "invalid_request_error", "param": None, "code": "content_policy_violation"},
-            "gpt-image": {"message": "Your request was rejected by the safety system.",
-                          "type": "image_generation_user_error", "param": None, "code": "moderation_blocked"},
-            "azure": {"message": "The response was filtered due to the prompt triggering Azure OpenAI's "
-                      "content management policy.", "type": None, "param": "prompt", "code": "content_filter",
-                      "innererror": {"code": "ResponsibleAIPolicyViolation"}},
-        }[flavour]  # fmt: skip
-        return cls("status", status=400, error=error, times=times, endpoint=endpoint)
+        errors: dict[str, dict[str, Any]] = {
+            "dall-e": {
+                "message": "Your request was rejected as a result of our safety system.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "content_policy_violation",
+            },
+            "gpt-image": {
+                "message": "Your request was rejected by the safety system.",
+                "type": "image_generation_user_error",
+                "param": None,
+                "code": "moderation_blocked",
+            },
+            "azure": {
+                "message": "The response was filtered due to the prompt triggering Azure OpenAI's "
+                "content management policy.",
+                "type": None,
+                "param": "prompt",
+                "code": "content_filter",
+                "innererror": {"code": "ResponsibleAIPolicyViolation"},
+            },
+        }
+        return cls("status", status=400, error=errors[flavour], times=times, endpoint=endpoint)
 
     @classmethod
     def drop_connection(cls, *, times: int = 1, endpoint: str | None = None) -> Fault:
@@ -140,7 +172,7 @@ class Fault:
 class UploadedFile:
     """One file part of a multipart request, as received."""
 
-    field: str
+    field_name: str
     filename: str | None
     content_type: str | None
     content: bytes = field(repr=False)
@@ -174,8 +206,15 @@ class DownloadRecord:
 
 
 class _RequestRejected(Exception):
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 error_type: str = "invalid_request_error") -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        error_type: str = "invalid_request_error",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
@@ -195,9 +234,7 @@ def _spec_validators() -> dict[str, Any]:
     spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     registry = Registry().with_resource("urn:openai-images", Resource.from_contents(spec, DRAFT202012))
     return {
-        endpoint: Draft202012Validator(
-            {"$ref": f"urn:openai-images#/components/schemas/{schema}"}, registry=registry
-        )
+        endpoint: Draft202012Validator({"$ref": f"urn:openai-images#/components/schemas/{schema}"}, registry=registry)
         for endpoint, schema in _SCHEMAS.items()
     }
 
@@ -207,8 +244,7 @@ def validate_against_spec(endpoint: str, body: dict[str, Any]) -> None:
     error = next(iter(_spec_validators()[endpoint].iter_errors(body)), None)
     if error is not None:
         param = str(error.absolute_path[0]) if error.absolute_path else None
-        raise _RequestRejected(400, f"Invalid request body: {error.message}", param=param,
-                               code="invalid_value")  # fmt: skip
+        raise _RequestRejected(400, f"Invalid request body: {error.message}", param=param, code="invalid_value")
 
 
 # -- pictures -------------------------------------------------------------------------------------
@@ -230,9 +266,14 @@ def _encode(image: Any, output_format: str, compression: int | None) -> bytes:
 
 
 def render_image(
-    prompt: str, index: int, size: tuple[int, int], *, source: Any = None, mask: Any = None,
+    prompt: str,
+    index: int,
+    size: tuple[int, int],
+    *,
+    source: Any = None,
+    mask: Any = None,
     transparent: bool = False,
-) -> Any:  # fmt: skip
+) -> Any:
     """Draw a deterministic picture for ``prompt``: new, or ``source`` repainted where ``mask`` is clear."""
     from PIL import Image, ImageDraw, ImageOps
 
@@ -250,8 +291,9 @@ def render_image(
         base = Image.new("RGBA", size, (*colour, 0 if transparent else 255))
     draw = ImageDraw.Draw(base)
     accent = tuple(255 - channel for channel in colour)
-    draw.ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4), outline=(*accent, 255),
-                 width=max(2, width // 64))  # fmt: skip
+    draw.ellipse(
+        (width // 4, height // 4, 3 * width // 4, 3 * height // 4), outline=(*accent, 255), width=max(2, width // 64)
+    )
     draw.text((max(4, width // 32), max(4, height // 32)), f"{index}: {prompt[:40]}", fill=(*accent, 255))
     return base
 
@@ -264,20 +306,26 @@ def _open_upload(upload: UploadedFile, parameter: str) -> Any:
             400,
             f"Invalid file '{parameter}': unsupported mimetype ('{upload.content_type}'). Supported file "
             "formats are 'image/png', 'image/jpeg', and 'image/webp'.",
-            param=parameter, code="invalid_image_format",
-        )  # fmt: skip
+            param=parameter,
+            code="invalid_image_format",
+        )
     if not upload.filename:
         raise _RequestRejected(400, f"Invalid file '{parameter}': a filename is required.", param=parameter)
     try:
         image = Image.open(io.BytesIO(upload.content))
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise _RequestRejected(400, f"Invalid image file '{parameter}': {error}", param=parameter,
-                               code="invalid_image")  # fmt: skip
+        raise _RequestRejected(
+            400, f"Invalid image file '{parameter}': {error}", param=parameter, code="invalid_image"
+        ) from None
     declared = upload.content_type.split("/")[1]
     if (image.format or "").lower() != declared:
-        raise _RequestRejected(400, f"Invalid file '{parameter}': content is {image.format}, declared {declared}.",
-                               param=parameter, code="invalid_image_format")  # fmt: skip
+        raise _RequestRejected(
+            400,
+            f"Invalid file '{parameter}': content is {image.format}, declared {declared}.",
+            param=parameter,
+            code="invalid_image_format",
+        )
     return image
 
 
@@ -434,8 +482,10 @@ class ImagesAPIEmulator:
         if record.endpoint == "models":
             from airflow_provider_openai_images.core.models import KNOWN_MODELS
 
-            return {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "emulator"}
-                                               for name in KNOWN_MODELS]}  # fmt: skip
+            return {
+                "object": "list",
+                "data": [{"id": name, "object": "model", "owned_by": "emulator"} for name in KNOWN_MODELS],
+            }
         endpoint = record.endpoint
         assert endpoint in _SCHEMAS
         if endpoint == "generations":
@@ -452,14 +502,17 @@ class ImagesAPIEmulator:
             raise _RequestRejected(400, error.message, param=error.parameter, code="invalid_value") from None
         sources = [_open_upload(upload, "image") for upload in uploads.get("image", [])]
         mask = _open_upload(uploads["mask"][0], "mask") if uploads.get("mask") else None
-        self._check_uploads(rules.name if rules else model, rules is not None and not rules.is_gpt_image,
-                            endpoint, sources, mask)  # fmt: skip
+        self._check_uploads(
+            rules.name if rules else model, rules is not None and not rules.is_gpt_image, endpoint, sources, mask
+        )
         if self.latency:
             time.sleep(self.latency)
         return self._respond(model, rules, params, sources, mask)
 
     @staticmethod
-    def _multipart_parameters(record: RecordedRequest) -> tuple[dict[str, Any], dict[str, list[UploadedFile]]]:
+    def _multipart_parameters(
+        record: RecordedRequest,
+    ) -> tuple[dict[str, Any], dict[str, list[UploadedFile]]]:
         params: dict[str, Any] = {}
         for name, values in record.form.items():
             value: Any = values[-1]
@@ -473,17 +526,18 @@ class ImagesAPIEmulator:
             params[name] = value
         uploads: dict[str, list[UploadedFile]] = {}
         for upload in record.files:
-            uploads.setdefault("image" if upload.field == "image[]" else upload.field, []).append(upload)
-        multi = [upload for upload in record.files if upload.field == "image[]"]
+            uploads.setdefault("image" if upload.field_name == "image[]" else upload.field_name, []).append(upload)
+        multi = [upload for upload in record.files if upload.field_name == "image[]"]
         if multi:
             params["image"] = ["<binary>"] * len(multi)
         elif uploads.get("image"):
             params["image"] = "<binary>"
         if uploads.get("mask"):
             params["mask"] = "<binary>"
-        if len([u for u in record.files if u.field == "image"]) > 1:
-            raise _RequestRejected(400, "Several files in 'image': send them as repeated 'image[]' parts.",
-                                   param="image")  # fmt: skip
+        if len([u for u in record.files if u.field_name == "image"]) > 1:
+            raise _RequestRejected(
+                400, "Several files in 'image': send them as repeated 'image[]' parts.", param="image"
+            )
         return params, uploads
 
     @staticmethod
@@ -492,12 +546,20 @@ class ImagesAPIEmulator:
             if len(sources) != 1:
                 raise _RequestRejected(400, f"{model} takes exactly one image.", param="image")
             if sources[0].format != "PNG" or sources[0].width != sources[0].height:
-                raise _RequestRejected(400, "Invalid input image - format must be a square PNG.", param="image",
-                                       code="invalid_image_format")  # fmt: skip
+                raise _RequestRejected(
+                    400,
+                    "Invalid input image - format must be a square PNG.",
+                    param="image",
+                    code="invalid_image_format",
+                )
         if mask is not None:
-            if mask.format != "PNG" or "A" not in mask.getbands() and mask.mode != "P":
-                raise _RequestRejected(400, "Invalid mask image - format must be a PNG with an alpha channel.",
-                                       param="mask", code="invalid_image_format")  # fmt: skip
+            if mask.format != "PNG" or ("A" not in mask.getbands() and mask.mode != "P"):
+                raise _RequestRejected(
+                    400,
+                    "Invalid mask image - format must be a PNG with an alpha channel.",
+                    param="mask",
+                    code="invalid_image_format",
+                )
             if mask.size != sources[0].size:
                 raise _RequestRejected(
                     400,
@@ -509,16 +571,18 @@ class ImagesAPIEmulator:
     def _respond(self, model: str, rules: Any, params: dict[str, Any], sources: list[Any], mask: Any) -> dict:
         gpt = rules.is_gpt_image if rules is not None else model.startswith(("gpt-image", "chatgpt-image"))
         size_value = params.get("size") or "auto"
-        size = parse_size(size_value) or ((sources[0].width, sources[0].height) if sources and not gpt
-                                          else (1024, 1024))  # fmt: skip
+        size = parse_size(size_value) or (
+            (sources[0].width, sources[0].height) if sources and not gpt else (1024, 1024)
+        )
         output_format = params.get("output_format") or "png"
         response_format = params.get("response_format") or ("b64_json" if gpt else "url")
         transparent = params.get("background") == "transparent"
         prompt = params.get("prompt") or "variation"
         data = []
         for index in range(int(params.get("n") or 1)):
-            picture = render_image(prompt, index, size, source=sources[0] if sources else None, mask=mask,
-                                   transparent=transparent)  # fmt: skip
+            picture = render_image(
+                prompt, index, size, source=sources[0] if sources else None, mask=mask, transparent=transparent
+            )
             content = _encode(picture, output_format, params.get("output_compression"))
             item: dict[str, Any] = {}
             if response_format == "url":
@@ -535,10 +599,16 @@ class ImagesAPIEmulator:
                 output_format=output_format,
                 size=f"{size[0]}x{size[1]}",
                 quality=params.get("quality") if params.get("quality") in ("low", "medium", "high") else "medium",
-                usage={"input_tokens": 50, "output_tokens": 272 * len(data), "total_tokens": 50 + 272 * len(data),
-                       "input_tokens_details": {"text_tokens": 50 - 40 * bool(sources),
-                                                "image_tokens": 40 * bool(sources)}},
-            )  # fmt: skip
+                usage={
+                    "input_tokens": 50,
+                    "output_tokens": 272 * len(data),
+                    "total_tokens": 50 + 272 * len(data),
+                    "input_tokens_details": {
+                        "text_tokens": 50 - 40 * bool(sources),
+                        "image_tokens": 40 * bool(sources),
+                    },
+                },
+            )
         return answer
 
 
@@ -546,7 +616,7 @@ class _QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     emulator: ClassVar[ImagesAPIEmulator]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
@@ -571,7 +641,7 @@ class _APIHandler(_QuietHandler):
 
     def _route(self, path: str) -> tuple[str | None, Literal["bearer", "api-key"]]:
         if path.startswith(_AZURE_PREFIX):
-            tail = path[len(_AZURE_PREFIX):].split("/", 1)
+            tail = path[len(_AZURE_PREFIX) :].split("/", 1)
             rest = tail[1] if len(tail) == 2 else ""
             return (rest.removeprefix("images/") if rest.startswith("images/") else None), "api-key"
         if path == "/openai/models":
@@ -595,8 +665,14 @@ class _APIHandler(_QuietHandler):
         for secret in ("authorization", "api-key"):
             if secret in headers:
                 headers[secret] = "<redacted>"
-        return RecordedRequest(method=self.command, path=split.path, endpoint=endpoint,
-                               query=parse_qs(split.query), headers=headers, auth_scheme=used)  # fmt: skip
+        return RecordedRequest(
+            method=self.command,
+            path=split.path,
+            endpoint=endpoint,
+            query=parse_qs(split.query),
+            headers=headers,
+            auth_scheme=used,
+        )
 
     def _read_body(self, record: RecordedRequest) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -618,14 +694,17 @@ class _APIHandler(_QuietHandler):
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 filename = part.get_param("filename", header="content-disposition")
-                payload = part.get_payload(decode=True) or b""
+                decoded = part.get_payload(decode=True)
+                payload = decoded if isinstance(decoded, bytes) else b""
                 if filename is None:
                     record.form.setdefault(str(name), []).append(payload.decode("utf-8"))
                 else:
                     declared = part.get("Content-Type")
-                    record.files.append(UploadedFile(str(name), str(filename),
-                                                     str(declared).split(";")[0] if declared else None,
-                                                     bytes(payload)))  # fmt: skip
+                    record.files.append(
+                        UploadedFile(
+                            str(name), str(filename), str(declared).split(";")[0] if declared else None, bytes(payload)
+                        )
+                    )
         else:
             raise _RequestRejected(400, f"Unsupported content type {content_type!r} for {record.path}.")
 
@@ -643,15 +722,33 @@ class _APIHandler(_QuietHandler):
         emulator._record(record)
         if record.endpoint is None or (record.method == "GET") != (record.endpoint == "models"):
             record.status = 404
-            self._send_json(404, {"error": {"message": f"Unknown path {record.method} {record.path}",
-                                            "type": "invalid_request_error", "param": None, "code": None}},
-                            request_id)  # fmt: skip
+            self._send_json(
+                404,
+                {
+                    "error": {
+                        "message": f"Unknown path {record.method} {record.path}",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+                request_id,
+            )
             return
         if record.auth_scheme is None:
             record.status = 401
-            self._send_json(401, {"error": {"message": "Incorrect API key provided.",
-                                            "type": "invalid_request_error", "param": None,
-                                            "code": "invalid_api_key"}}, request_id)  # fmt: skip
+            self._send_json(
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+                request_id,
+            )
             return
         if record.path.startswith("/openai/") and not record.query.get("api-version"):
             record.status = 404
@@ -687,12 +784,14 @@ class _APIHandler(_QuietHandler):
             return True
         if fault.kind == "non_json":
             record.status = 200
-            self._send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html",
-                       {"x-request-id": request_id})  # fmt: skip
+            self._send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html", {"x-request-id": request_id})
             return True
         if fault.kind == "status":
             record.status = fault.status
-            self._send_json(fault.status, {"error": fault.error or {}}, request_id, dict(fault.headers))
+            headers = dict(fault.headers)
+            if fault.retry_after_date is not None:
+                headers["Retry-After"] = formatdate(time.time() + fault.retry_after_date, usegmt=True)
+            self._send_json(fault.status, {"error": fault.error or {}}, request_id, headers)
             return True
         return False
 
@@ -707,10 +806,12 @@ class _APIHandler(_QuietHandler):
         self.close_connection = True
         self.connection.close()
 
-    def _send_json(self, status: int, payload: dict[str, Any], request_id: str,
-                   headers: dict[str, str] | None = None) -> None:  # fmt: skip
-        self._send(status, json.dumps(payload).encode(), "application/json",
-                   {"x-request-id": request_id, **(headers or {})})  # fmt: skip
+    def _send_json(
+        self, status: int, payload: dict[str, Any], request_id: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self._send(
+            status, json.dumps(payload).encode(), "application/json", {"x-request-id": request_id, **(headers or {})}
+        )
 
 
 class _FileHandler(_QuietHandler):
@@ -723,8 +824,7 @@ class _FileHandler(_QuietHandler):
             status, body, content_type = 404, b"<Error><Code>BlobNotFound</Code></Error>", "application/xml"
         elif served[2] < time.time():
             status, content_type = 403, "application/xml"
-            body = (b"<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed."
-                    b"</Message></Error>")  # fmt: skip
+            body = b"<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed.</Message></Error>"
         else:
             status, body, content_type = 200, served[0], served[1]
         with self.emulator._lock:

@@ -1,0 +1,3 @@
+from airflow_provider_openai_images.testing.emulator import _main
+
+_main()

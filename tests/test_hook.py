@@ -1,0 +1,151 @@
+"""OpenAIImagesHook: connection to settings (constructor wins), the hook's API, connection tests."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from airflow_provider_openai_images.core.retry import RetryPolicy
+from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+from airflow_provider_openai_images.hooks import OpenAIImagesHook
+from airflow_provider_openai_images.testing import ImagesAPIEmulator
+
+from .imagefactory import decode, picture, transparent_mask
+
+
+def _connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: object) -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "openai_images", **fields}))
+
+
+def test_connection_fields_and_extras_become_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(
+        monkeypatch,
+        "full",
+        host="https://llm.example.com/v1",
+        password="sk-abcdef123456",
+        extra={
+            "organization": "org-1",
+            "project": "proj-1",
+            "timeout": "120",
+            "max_retries": "5",
+            "connect_timeout": 3,
+        },
+    )
+    settings = OpenAIImagesHook("full").settings
+    assert settings.base_url == "https://llm.example.com/v1"
+    assert (settings.organization, settings.project) == ("org-1", "proj-1")
+    assert (settings.timeout, settings.connect_timeout, settings.retry.max_retries) == (120.0, 3.0, 5)
+    assert settings.api_type == "openai"
+
+
+def test_defaults_point_at_openai_with_a_long_read_and_short_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _connection(monkeypatch, "bare", password="sk-abcdef123456")
+    settings = OpenAIImagesHook("bare").settings
+    assert settings.base_url == "https://api.openai.com/v1"
+    assert settings.timeout >= 300
+    assert settings.connect_timeout <= 10
+    assert settings.retry == RetryPolicy()
+
+
+def test_constructor_arguments_override_connection_extras(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(
+        monkeypatch,
+        "over",
+        host="https://a.example.com/v1",
+        password="sk-abcdef123456",
+        extra={"timeout": 120, "max_retries": 5, "organization": "org-conn"},
+    )
+    hook = OpenAIImagesHook(
+        "over", base_url="https://b.example.com/v1", timeout=30, max_retries=0, organization="org-arg"
+    )
+    settings = hook.settings
+    assert settings.base_url == "https://b.example.com/v1"
+    assert (settings.timeout, settings.retry.max_retries, settings.organization) == (30.0, 0, "org-arg")
+
+
+def test_ui_prefixed_extras_are_understood(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(
+        monkeypatch,
+        "ui",
+        host="https://x.openai.azure.com",
+        password="azure-key-123456",
+        extra={"extra__openai_images__api_type": "azure", "extra__openai_images__api_version": "2025-04-01-preview"},
+    )
+    settings = OpenAIImagesHook("ui").settings
+    assert (settings.api_type, settings.api_version) == ("azure", "2025-04-01-preview")
+
+
+def test_a_bad_number_in_the_extra_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch, "badnum", password="sk-abcdef123456", extra={"timeout": "ten minutes"})
+    with pytest.raises(OpenAIImagesValidationError, match=r"timeout='ten minutes'"):
+        _ = OpenAIImagesHook("badnum").settings
+
+
+def test_hook_generate_edit_and_vary_through_the_default_connection(
+    images_api_emulator: ImagesAPIEmulator, tmp_path: pytest.TempPathFactory
+) -> None:
+    hook = OpenAIImagesHook()
+    generated = hook.generate("a teapot", model="gpt-image-1", size="1024x1024", quality="low")
+    source = tmp_path / "teapot.png"  # type: ignore[operator]
+    source.write_bytes(picture(256, 256))
+    edited = hook.edit(
+        source,
+        "make it gold",
+        mask=transparent_mask(256, 256),
+        model="dall-e-2",
+        size="256x256",
+        response_format="b64_json",
+    )
+    varied = hook.create_variation(source.read_bytes(), n=2, size="256x256", response_format="b64_json")
+    several = hook.edit([picture(64, 64), picture(80, 80, image_format="JPEG")], "combine", model="gpt-image-1")
+    assert decode(generated.data[0].decode()).size == (1024, 1024)
+    assert decode(edited.data[0].decode()).size == (256, 256)
+    assert len(varied.data) == 2
+    assert len(several.data) == 1
+    assert [r.endpoint for r in images_api_emulator.requests] == [
+        "generations",
+        "edits",
+        "variations",
+        "edits",
+    ]
+    assert images_api_emulator.requests[1].files[0].filename == "teapot.png"
+    hook.close()
+
+
+def test_extra_body_passes_parameters_this_release_does_not_know(
+    images_api_emulator: ImagesAPIEmulator,
+) -> None:
+    OpenAIImagesHook().generate("x", model="gpt-image-1", extra_body={"partial_images": 0, "future_flag": "on"})
+    assert images_api_emulator.requests[0].json == {
+        "prompt": "x",
+        "model": "gpt-image-1",
+        "partial_images": 0,
+        "future_flag": "on",
+    }
+
+
+def test_test_connection_reports_success_and_failure(
+    images_api_emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok, message = OpenAIImagesHook().test_connection()
+    assert ok
+    assert "gpt-image-1" in message
+    _connection(monkeypatch, "wrongkey", host=images_api_emulator.base_url, password="sk-not-the-right-one-42")
+    ok, message = OpenAIImagesHook("wrongkey").test_connection()
+    assert not ok
+    assert "401" in message
+    assert "sk-not-the-right-one-42" not in message
+
+
+def test_hook_repr_and_logs_do_not_show_the_key(
+    images_api_emulator: ImagesAPIEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hook = OpenAIImagesHook()
+    hook.generate("x", model="gpt-image-1")
+    assert images_api_emulator.api_key not in repr(hook) + repr(hook.settings) + repr(hook.get_conn())
+    assert images_api_emulator.api_key not in caplog.text
