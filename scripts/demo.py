@@ -15,8 +15,8 @@ import httpx
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-demo-"))
 
-from airflow_provider_openai_images.hooks import OpenAIImagesHook  # noqa: E402
-from airflow_provider_openai_images.testing import ImagesAPIEmulator  # noqa: E402
+from airflow_provider_openai_images.hooks import OpenAIImagesHook
+from airflow_provider_openai_images.testing import ImagesAPIEmulator
 
 OUTPUT = Path(__file__).resolve().parent.parent / "demo-output"
 
