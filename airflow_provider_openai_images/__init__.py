@@ -39,6 +39,12 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_openai_images.hooks.openai_images"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "OpenAI Images",
+                "python-modules": ["airflow_provider_openai_images.operators.images"],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -1,53 +1,74 @@
-"""`make demo`: the hook end to end against the offline Images API emulator (no network, no keys).
+"""`make demo`: the main example DAG end to end on embedded defaults, with no network and no keys.
 
-Generates with a GPT image model (base64) and dall-e-3 (an expiring URL), edits with a mask and
-makes variations, and writes every image to ``demo-output/``.
+A throwaway AIRFLOW_HOME with SQLite, the package's offline Images API emulator, and moto's
+standalone S3 server (real HTTP, started and stopped here). Runs ``openai_images_content_pipeline``
+with ``dag.test()``, prints the S3 URIs of what landed and writes ``demo-output/contact-sheet.png``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import httpx
+ROOT = Path(__file__).resolve().parent.parent
+AIRFLOW_HOME = ROOT / ".airflow-demo"
+OUTPUT = ROOT / "demo-output"
+BUCKET = "openai-images-demo"
+DAG_ID = "openai_images_content_pipeline"
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-demo-"))
-
-from airflow_provider_openai_images.hooks import OpenAIImagesHook
-from airflow_provider_openai_images.testing import ImagesAPIEmulator
-
-OUTPUT = Path(__file__).resolve().parent.parent / "demo-output"
+shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+os.environ.update(
+    AIRFLOW_HOME=str(AIRFLOW_HOME),
+    AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+)
 
 
 def main() -> int:
+    print("Preparing a throwaway Airflow home (SQLite) ...")
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_provider_openai_images.imaging import contact_sheet
+    from airflow_provider_openai_images.testing import ImagesAPIEmulator
+    from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
+
+    with ImagesAPIEmulator(latency=0.2) as images_api, MotoS3Server() as s3:
+        print(f"Images API emulator at {images_api.base_url}; moto S3 server at {s3.endpoint_url}")
+        os.environ.update(images_api.connection_env())
+        os.environ.update(s3.connection_env())
+        s3.client().create_bucket(Bucket=BUCKET)
+
+        dagbag = DagBag(str(ROOT / "dags"))
+        if dagbag.import_errors:
+            print(f"DAG import errors: {dagbag.import_errors}")
+            return 1
+        run = dagbag.dags[DAG_ID].test()
+        print(f"\n{DAG_ID}: {run.state}")
+        if str(run.state) != "success":
+            return 1
+
+        client = s3.client()
+        objects = client.list_objects_v2(Bucket=BUCKET)["Contents"]
+        images, labels = [], []
+        for item in sorted(objects, key=lambda item: item["Key"]):
+            key = item["Key"]
+            print(f"  s3://{BUCKET}/{key}  ({item['Size']} bytes)")
+            if key.endswith(".json") and not key.endswith("index.json"):
+                record = json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())["record"]
+                images.append(client.get_object(Bucket=BUCKET, Key=record["key"])["Body"].read())
+                labels.append(f"{record['width']}x{record['height']} {record['sha256'][:8]}")
     OUTPUT.mkdir(exist_ok=True)
-    with ImagesAPIEmulator() as emulator:
-        os.environ.update(emulator.connection_env())
-        hook = OpenAIImagesHook()
-        ok, message = hook.test_connection()
-        print(f"connection test: {ok}: {message}")
-        written: list[Path] = []
-
-        generated = hook.generate("A lighthouse at dawn, watercolour", model="gpt-image-1.5", n=2, quality="low")
-        for index, image in enumerate(generated.data):
-            written.append(OUTPUT / f"generated-{index}.png")
-            written[-1].write_bytes(image.decode())
-
-        dalle = hook.generate("An otter reading a newspaper", model="dall-e-3", size="1024x1024")
-        assert dalle.data[0].url is not None
-        written.append(OUTPUT / "dall-e-3.png")
-        written[-1].write_bytes(httpx.get(dalle.data[0].url).raise_for_status().content)
-        print(f"dall-e-3 revised prompt: {dalle.data[0].revised_prompt}")
-
-        variations = hook.create_variation(written[-1].read_bytes(), n=2, size="256x256", response_format="b64_json")
-        for index, image in enumerate(variations.data):
-            written.append(OUTPUT / f"variation-{index}.png")
-            written[-1].write_bytes(image.decode())
-        hook.close()
-    for path in written:
-        print(f"wrote {path.relative_to(OUTPUT.parent)} ({path.stat().st_size} bytes)")
+    sheet = OUTPUT / "contact-sheet.png"
+    sheet.write_bytes(contact_sheet(images, labels))
+    print(f"\n{len(images)} images landed; contact sheet: {sheet.relative_to(ROOT)}")
+    print(f"Paid generations (emulated): {images_api.billed_images}")
     return 0
 
 

@@ -1,0 +1,68 @@
+"""Pillow work: checking that bytes are a complete image, and drawing contact sheets.
+
+Pillow is imported inside functions: DAG files import the operators at every parse.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
+
+_CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a decoded image is: format, MIME type, file extension and dimensions."""
+
+    format: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def inspect_image(content: bytes, *, what: str = "image") -> ImageInfo:
+    """Decode ``content`` fully (a truncated or corrupt file fails here, not downstream).
+
+    Pillow's decompression-bomb limit stays in force.
+
+    :raises OpenAIImagesResponseError: if the bytes are not a complete image of a known format.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()
+            image_format = image.format or ""
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise OpenAIImagesResponseError(f"The {what} is not a complete image ({len(content)} bytes): {error}") from None
+    if image_format not in _CONTENT_TYPES:
+        raise OpenAIImagesResponseError(f"The {what} has an unexpected format {image_format or 'unknown'}")
+    return ImageInfo(image_format, _CONTENT_TYPES[image_format], _EXTENSIONS[image_format], width, height)
+
+
+def contact_sheet(images: Sequence[bytes], labels: Sequence[str] = (), *, thumbnail: int = 256) -> bytes:
+    """A PNG grid of thumbnails, with an optional label under each (for demos and reviews)."""
+    from PIL import Image, ImageDraw, ImageOps
+
+    columns = max(1, min(4, len(images)))
+    rows = max(1, -(-len(images) // columns))
+    label_height = 18 if labels else 0
+    sheet = Image.new("RGB", (columns * thumbnail, rows * (thumbnail + label_height)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for position, content in enumerate(images):
+        with Image.open(io.BytesIO(content)) as image:
+            thumb = ImageOps.pad(image.convert("RGB"), (thumbnail, thumbnail), color="white")
+        x, y = (position % columns) * thumbnail, (position // columns) * (thumbnail + label_height)
+        sheet.paste(thumb, (x, y))
+        if position < len(labels):
+            draw.text((x + 4, y + thumbnail + 3), labels[position][:40], fill="black")
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,462 @@
+"""Operators that generate, edit and vary images and land every one of them in S3.
+
+All three share :class:`BaseOpenAIImagesOperator`: work out the task instance's key prefix, skip
+what an earlier try already landed, build and validate the request (a bad request fails the task
+without retries and without a paid call), send it, and land each image the moment it arrives.
+They return a list of small JSON records (see :mod:`airflow_provider_openai_images.storage`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from airflow_provider_openai_images import DEFAULT_CONN_ID
+from airflow_provider_openai_images.core.models import DEFAULT_MODEL, DEFAULT_VARIATION_MODEL
+from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
+from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesValidationError
+from airflow_provider_openai_images.storage import (
+    ImageInput,
+    ImageLander,
+    ImageRecord,
+    download_image,
+    key_segment,
+    load_image_inputs,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk import Context
+
+    from airflow_provider_openai_images.core.requests import ImageFile
+    from airflow_provider_openai_images.core.responses import ImagesResponse
+
+ContentPolicyAction = Literal["fail", "skip"]
+_COMMON_TEMPLATE_FIELDS = ("model", "n", "size", "response_format", "user", "extra_body", "s3_bucket", "s3_key_prefix")
+
+
+def _optional_int(name: str, value: Any) -> int | None:
+    """Template rendering turns numbers into strings unless the DAG renders native objects."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise OpenAIImagesValidationError(name, value, "an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise OpenAIImagesValidationError(name, value, "an integer") from None
+
+
+class BaseOpenAIImagesOperator(BaseOperator):
+    """What the generate, edit and variation operators share: connections, landing, idempotency.
+
+    :param conn_id: the ``openai_images`` connection.
+    :param aws_conn_id: the AWS connection used by ``S3Hook``.
+    :param s3_bucket: where images land.
+    :param s3_key_prefix: key prefix (templated); the task id and, for mapped tasks, the map index are
+        appended so that every task instance owns its own prefix. Default:
+        ``openai-images/{dag_id}/{run_id}``.
+    :param overwrite: generate again even if an earlier try of this task instance landed its images.
+    :param on_content_policy_violation: ``"fail"`` (default, never retried) or ``"skip"`` the task.
+    """
+
+    ui_color = "#d9f2e9"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str = DEFAULT_CONN_ID,
+        aws_conn_id: str | None = "aws_default",
+        s3_bucket: str,
+        s3_key_prefix: str | None = None,
+        overwrite: bool = False,
+        on_content_policy_violation: ContentPolicyAction = "fail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if on_content_policy_violation not in ("fail", "skip"):
+            raise ValueError(f"on_content_policy_violation={on_content_policy_violation!r}: allowed 'fail' or 'skip'")
+        self.conn_id = conn_id
+        self.aws_conn_id = aws_conn_id
+        self.s3_bucket = s3_bucket
+        self.s3_key_prefix = s3_key_prefix
+        self.overwrite = overwrite
+        self.on_content_policy_violation = on_content_policy_violation
+
+    # -- what subclasses provide -------------------------------------------------------------------
+
+    def build_request(self, count: int) -> ImageRequest:
+        """The request asking for ``count`` images (inputs already loaded)."""
+        raise NotImplementedError
+
+    def describe_inputs(self) -> list[str]:
+        """Where the input images came from, for provenance."""
+        return []
+
+    def load_inputs(self) -> None:
+        """Fetch input images before anything is paid for (edits and variations)."""
+
+    # -- shared machinery --------------------------------------------------------------------------
+
+    def s3_hook(self) -> S3Hook:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        return S3Hook(aws_conn_id=self.aws_conn_id)
+
+    def key_prefix(self, context: Context) -> str:
+        """The prefix this task instance owns: deterministic across tries of the same task instance."""
+        base = (self.s3_key_prefix or "").strip("/") or "/".join(
+            ("openai-images", key_segment(context["dag"].dag_id), key_segment(context["run_id"]))
+        )
+        prefix = f"{base}/{key_segment(self.task_id)}"
+        map_index = getattr(context["ti"], "map_index", -1)
+        return f"{prefix}/map-{map_index}" if map_index is not None and map_index >= 0 else prefix
+
+    def execute(self, context: Context) -> list[ImageRecord]:
+        wanted = _optional_int("n", getattr(self, "n", None)) or 1
+        lander = ImageLander(self.s3_hook(), self.s3_bucket, self.key_prefix(context))
+        landed = {} if self.overwrite else lander.already_landed(wanted)
+        missing = [index for index in range(wanted) if index not in landed]
+        if landed:
+            self.log.info(
+                "%d of %d images already landed under s3://%s/%s by an earlier try: not paying for them again",
+                len(landed),
+                wanted,
+                lander.bucket,
+                lander.prefix,
+            )
+        if missing:
+            try:
+                self.load_inputs()
+                request = self.build_request(len(missing))
+                request.validate()
+            except OpenAIImagesValidationError as error:
+                raise AirflowFailException(f"Bad input, nothing was sent or paid for: {error}") from error
+            response = self._send(request)
+            self._land(response, request, missing, landed, lander, context)
+        return [landed[index] for index in sorted(landed)]
+
+    def _send(self, request: ImageRequest) -> ImagesResponse:
+        from airflow_provider_openai_images.hooks import OpenAIImagesHook
+
+        hook = OpenAIImagesHook(conn_id=self.conn_id)
+        try:
+            return hook.send(request)
+        except OpenAIImagesContentPolicyError as error:
+            if self.on_content_policy_violation == "skip":
+                raise AirflowSkipException(f"Skipped: {error}") from error
+            raise AirflowFailException(str(error)) from error
+        finally:
+            hook.close()
+
+    def _land(
+        self,
+        response: ImagesResponse,
+        request: ImageRequest,
+        missing: list[int],
+        landed: dict[int, ImageRecord],
+        lander: ImageLander,
+        context: Context,
+    ) -> None:
+        parameters = request.parameters()
+        prompt = parameters.pop("prompt", None)
+        base = {
+            "model": parameters.get("model"),
+            "prompt": prompt,
+            "request_id": response.request_id,
+            "created": response.created,
+            "parameters": parameters,
+            "usage": dataclasses.asdict(response.usage) if response.usage else None,
+            "inputs": self.describe_inputs(),
+            "task": {
+                "dag_id": context["dag"].dag_id,
+                "run_id": context["run_id"],
+                "task_id": self.task_id,
+                "map_index": getattr(context["ti"], "map_index", -1),
+                "try_number": getattr(context["ti"], "try_number", None),
+            },
+        }
+        if len(response.data) != len(missing):
+            self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
+        for index, image in zip(missing, response.data, strict=False):
+            content = image.decode() if image.b64_json else download_image(str(image.url))
+            provenance = {
+                **base,
+                "revised_prompt": image.revised_prompt,
+                "source": "b64_json" if image.b64_json else "url",
+            }
+            landed[index] = lander.land(index, content, provenance)
+            self.log.info("Landed image %d at %s", index, landed[index]["s3_uri"])
+
+
+class OpenAIGenerateImageOperator(BaseOpenAIImagesOperator):
+    """Generate images from a prompt and land them in S3 (``POST /images/generations``).
+
+    Returns one record per image: ``s3_uri``, ``bucket``, ``key``, ``content_type``, ``width``,
+    ``height``, ``size_bytes``, ``sha256``, ``model``, ``revised_prompt``, ``request_id``, ``index``,
+    ``metadata_uri``. Model parameters left at ``None`` are not sent (the API's defaults apply).
+    """
+
+    template_fields: Sequence[str] = (
+        "prompt",
+        "quality",
+        "style",
+        "background",
+        "output_format",
+        "output_compression",
+        "moderation",
+        *_COMMON_TEMPLATE_FIELDS,
+    )
+    template_fields_renderers = {"prompt": "md", "extra_body": "json"}
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        model: str = DEFAULT_MODEL,
+        n: int | str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        style: str | None = None,
+        response_format: str | None = None,
+        background: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | str | None = None,
+        moderation: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        conn_id: str = DEFAULT_CONN_ID,
+        aws_conn_id: str | None = "aws_default",
+        s3_bucket: str,
+        s3_key_prefix: str | None = None,
+        overwrite: bool = False,
+        on_content_policy_violation: ContentPolicyAction = "fail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            conn_id=conn_id,
+            aws_conn_id=aws_conn_id,
+            s3_bucket=s3_bucket,
+            s3_key_prefix=s3_key_prefix,
+            overwrite=overwrite,
+            on_content_policy_violation=on_content_policy_violation,
+            **kwargs,
+        )
+        self.prompt = prompt
+        self.model = model
+        self.n = n
+        self.size = size
+        self.quality = quality
+        self.style = style
+        self.response_format = response_format
+        self.background = background
+        self.output_format = output_format
+        self.output_compression = output_compression
+        self.moderation = moderation
+        self.user = user
+        self.extra_body = extra_body
+
+    def build_request(self, count: int) -> ImageRequest:
+        return GenerateRequest(
+            prompt=self.prompt,
+            model=self.model,
+            n=count,
+            size=self.size or None,
+            quality=self.quality or None,
+            style=self.style or None,
+            response_format=self.response_format or None,
+            background=self.background or None,
+            output_format=self.output_format or None,
+            output_compression=_optional_int("output_compression", self.output_compression),
+            moderation=self.moderation or None,
+            user=self.user or None,
+            extra_body=self.extra_body,
+        )
+
+
+class _InputImagesMixin:
+    """Describes where ``image`` (and ``mask``) came from, for provenance."""
+
+    @staticmethod
+    def _describe(value: Any) -> list[str]:
+        items = value if isinstance(value, (list, tuple)) else [value]
+        described = []
+        for item in items:
+            if isinstance(item, Mapping):
+                described.append(str(item.get("s3_uri")))
+            elif isinstance(item, str):
+                described.append(item)
+            else:
+                described.append(f"<{type(item).__name__}>")
+        return described
+
+
+class OpenAIEditImageOperator(_InputImagesMixin, BaseOpenAIImagesOperator):
+    """Edit images guided by a prompt, optionally inside a mask, and land the results in S3.
+
+    ``image`` and ``mask`` accept an ``s3://bucket/key`` URI, a local path, a record from an upstream
+    operator of this provider (a dict with ``s3_uri``), or a list of these (several images: GPT image
+    models only), so ``OpenAIEditImageOperator.partial(...).expand(image=generate.output)`` works.
+    The mask's fully transparent pixels mark where to edit. Returns records as the generate operator.
+    """
+
+    template_fields: Sequence[str] = (
+        "image",
+        "prompt",
+        "mask",
+        "quality",
+        "background",
+        "output_format",
+        "output_compression",
+        "input_fidelity",
+        *_COMMON_TEMPLATE_FIELDS,
+    )
+    template_fields_renderers = {"prompt": "md", "extra_body": "json"}
+
+    def __init__(
+        self,
+        *,
+        image: ImageInput | Sequence[ImageInput],
+        prompt: str,
+        mask: ImageInput | None = None,
+        model: str = DEFAULT_MODEL,
+        n: int | str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        background: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | str | None = None,
+        input_fidelity: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        conn_id: str = DEFAULT_CONN_ID,
+        aws_conn_id: str | None = "aws_default",
+        s3_bucket: str,
+        s3_key_prefix: str | None = None,
+        overwrite: bool = False,
+        on_content_policy_violation: ContentPolicyAction = "fail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            conn_id=conn_id,
+            aws_conn_id=aws_conn_id,
+            s3_bucket=s3_bucket,
+            s3_key_prefix=s3_key_prefix,
+            overwrite=overwrite,
+            on_content_policy_violation=on_content_policy_violation,
+            **kwargs,
+        )
+        self.image = image
+        self.prompt = prompt
+        self.mask = mask
+        self.model = model
+        self.n = n
+        self.size = size
+        self.quality = quality
+        self.response_format = response_format
+        self.background = background
+        self.output_format = output_format
+        self.output_compression = output_compression
+        self.input_fidelity = input_fidelity
+        self.user = user
+        self.extra_body = extra_body
+        self._images: list[ImageFile] = []
+        self._mask: ImageFile | None = None
+
+    def load_inputs(self) -> None:
+        self._images = load_image_inputs(self.image, self.s3_hook, parameter="image")
+        masks = load_image_inputs(self.mask, self.s3_hook, parameter="mask") if self.mask else []
+        if len(masks) > 1:
+            raise OpenAIImagesValidationError("mask", f"{len(masks)} images", "one mask")
+        self._mask = masks[0] if masks else None
+
+    def describe_inputs(self) -> list[str]:
+        return self._describe(self.image) + ([f"mask: {m}" for m in self._describe(self.mask)] if self.mask else [])
+
+    def build_request(self, count: int) -> ImageRequest:
+        return EditRequest(
+            images=tuple(self._images),
+            prompt=self.prompt,
+            model=self.model,
+            mask=self._mask,
+            n=count,
+            size=self.size or None,
+            quality=self.quality or None,
+            response_format=self.response_format or None,
+            background=self.background or None,
+            output_format=self.output_format or None,
+            output_compression=_optional_int("output_compression", self.output_compression),
+            input_fidelity=self.input_fidelity or None,
+            user=self.user or None,
+            extra_body=self.extra_body,
+        )
+
+
+class OpenAICreateImageVariationOperator(_InputImagesMixin, BaseOpenAIImagesOperator):
+    """Create variations of one image (``dall-e-2``; Azure and compatible servers) and land them in S3.
+
+    ``image`` accepts what :class:`OpenAIEditImageOperator` accepts, resolving to exactly one image.
+    """
+
+    template_fields: Sequence[str] = ("image", *_COMMON_TEMPLATE_FIELDS)
+    template_fields_renderers = {"extra_body": "json"}
+
+    def __init__(
+        self,
+        *,
+        image: ImageInput | Sequence[ImageInput],
+        model: str = DEFAULT_VARIATION_MODEL,
+        n: int | str | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        conn_id: str = DEFAULT_CONN_ID,
+        aws_conn_id: str | None = "aws_default",
+        s3_bucket: str,
+        s3_key_prefix: str | None = None,
+        overwrite: bool = False,
+        on_content_policy_violation: ContentPolicyAction = "fail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            conn_id=conn_id,
+            aws_conn_id=aws_conn_id,
+            s3_bucket=s3_bucket,
+            s3_key_prefix=s3_key_prefix,
+            overwrite=overwrite,
+            on_content_policy_violation=on_content_policy_violation,
+            **kwargs,
+        )
+        self.image = image
+        self.model = model
+        self.n = n
+        self.size = size
+        self.response_format = response_format
+        self.user = user
+        self.extra_body = extra_body
+        self._images: list[ImageFile] = []
+
+    def load_inputs(self) -> None:
+        self._images = load_image_inputs(self.image, self.s3_hook, parameter="image")
+        if len(self._images) != 1:
+            raise OpenAIImagesValidationError("image", f"{len(self._images)} images", "exactly one image")
+
+    def describe_inputs(self) -> list[str]:
+        return self._describe(self.image)
+
+    def build_request(self, count: int) -> ImageRequest:
+        return VariationRequest(
+            image=self._images[0],
+            model=self.model,
+            n=count,
+            size=self.size or None,
+            response_format=self.response_format or None,
+            user=self.user or None,
+            extra_body=self.extra_body,
+        )

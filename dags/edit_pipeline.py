@@ -1,0 +1,64 @@
+"""Edit pipeline: product shots are generated, a mask is built from each landed image, then inpainted.
+
+``product_shots`` lands two images; ``build_masks`` reads each one back from S3 and paints an RGBA
+mask whose transparent band (the lower third) is the region to repaint; ``replace_background`` is
+mapped over the upstream records, one edit per image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from airflow_provider_openai_images.operators import OpenAIEditImageOperator, OpenAIGenerateImageOperator
+
+BUCKET = "{{ var.value.get('openai_images_bucket', 'openai-images-demo') }}"
+
+with DAG(
+    dag_id="openai_images_edit_pipeline",
+    description="Generate product shots, then repaint the lower third of each inside a mask",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["openai-images", "example"],
+) as dag:
+    shots = OpenAIGenerateImageOperator(
+        task_id="product_shots",
+        prompt="A ceramic coffee mug on a plain table, studio product photography",
+        model="dall-e-2",
+        n=2,
+        size="512x512",
+        response_format="b64_json",
+        s3_bucket=BUCKET,
+    )
+
+    @task
+    def build_masks(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One mask per landed image, same size, transparent where the edit should happen."""
+        import io
+
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from PIL import Image, ImageDraw
+
+        s3 = S3Hook()
+        edits = []
+        for record in records:
+            mask = Image.new("RGBA", (record["width"], record["height"]), (0, 0, 0, 255))
+            ImageDraw.Draw(mask).rectangle((0, record["height"] * 2 // 3, record["width"], record["height"]), fill=0)
+            buffer = io.BytesIO()
+            mask.save(buffer, format="PNG")
+            mask_key = record["key"].rsplit(".", 1)[0] + ".mask.png"
+            s3.load_bytes(buffer.getvalue(), mask_key, record["bucket"], replace=True)
+            edits.append({"image": record, "mask": f"s3://{record['bucket']}/{mask_key}"})
+        return edits
+
+    OpenAIEditImageOperator.partial(
+        task_id="replace_background",
+        prompt="The same mug on a marble kitchen counter with morning light",
+        model="dall-e-2",
+        size="512x512",
+        response_format="b64_json",
+        s3_bucket=BUCKET,
+    ).expand_kwargs(build_masks(shots.output))
