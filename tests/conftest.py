@@ -1,23 +1,31 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-# Airflow reads its home at import time: give every test session a throwaway one.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DAGS_FOLDER = REPO_ROOT / "dags"
 
-from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
-from airflow_provider_openai_images.core.retry import RetryPolicy
-from airflow_provider_openai_images.testing import ImagesAPIEmulator
+# Airflow reads its configuration at import time: every test process (xdist worker) gets a
+# throwaway home with its own SQLite database, and the example DAGs as its DAGs folder.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
+
+from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient  # noqa: E402
+from airflow_provider_openai_images.core.retry import RetryPolicy  # noqa: E402
+from airflow_provider_openai_images.testing import ImagesAPIEmulator  # noqa: E402
+from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server  # noqa: E402
 
 pytest_plugins = ["airflow_provider_openai_images.testing.pytest_plugin"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_SPEC = REPO_ROOT.parent / "shared" / "openai-images-openapi.yaml"
 
 
@@ -49,3 +57,66 @@ def make_client(images_api_emulator: ImagesAPIEmulator, sleeps: Sleeps) -> Itera
     yield build
     for client in clients:
         client.close()
+
+
+BUCKET = "openai-images-demo"
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoS3Server]:
+    with MotoS3Server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(moto_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An empty bucket ``openai-images-demo`` on moto's server, reached through ``aws_default``."""
+    moto_server.reset()
+    for name, value in moto_server.connection_env().items():
+        monkeypatch.setenv(name, value)
+    client = moto_server.client()
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Migrate this process's SQLite metadata database once (dag.test() needs it)."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
+
+
+@pytest.fixture
+def dagbag(airflow_db: None) -> Any:
+    """The example DAGs, parsed afresh for each test (dag.test(run_conf=...) updates a DAG's params)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(DAGS_FOLDER))
+
+
+def bucket_objects(client: Any) -> dict[str, dict[str, Any]]:
+    """Every object in the test bucket: key -> head_object answer plus ``Body`` bytes."""
+    objects = {}
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        answer = client.get_object(Bucket=BUCKET, Key=item["Key"])
+        answer["Body"] = answer["Body"].read()
+        objects[item["Key"]] = answer
+    return objects
+
+
+def return_values(run: Any, task_id: str) -> list[Any]:
+    """The XCom return values of a task in a finished run, ordered by map index."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(XComModel).where(
+                XComModel.dag_id == run.dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == "return_value",
+            )
+        ).all()
+        return [XComModel.deserialize_value(row) for row in sorted(rows, key=lambda row: row.map_index)]

@@ -25,6 +25,7 @@ import io
 import itertools
 import json
 import secrets
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -275,7 +276,7 @@ def render_image(
     transparent: bool = False,
 ) -> Any:
     """Draw a deterministic picture for ``prompt``: new, or ``source`` repainted where ``mask`` is clear."""
-    from PIL import Image, ImageDraw, ImageOps
+    from PIL import Image, ImageDraw, ImageFont, ImageOps
 
     width, height = size
     colour = _colour(f"{prompt}#{index}")
@@ -294,7 +295,9 @@ def render_image(
     draw.ellipse(
         (width // 4, height // 4, 3 * width // 4, 3 * height // 4), outline=(*accent, 255), width=max(2, width // 64)
     )
-    draw.text((max(4, width // 32), max(4, height // 32)), f"{index}: {prompt[:40]}", fill=(*accent, 255))
+    font = ImageFont.load_default(size=max(10, min(width, height) // 16))
+    lines = textwrap.wrap(f"#{index} {prompt}", width=24)[:4]
+    draw.multiline_text((width // 16, height // 16), "\n".join(lines), fill=(*accent, 255), font=font)
     return base
 
 

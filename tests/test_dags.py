@@ -1,0 +1,166 @@
+"""Every example DAG imports cleanly and runs end to end (dag.test()) against the emulator and moto's
+S3 server over real HTTP; assertions are on what is really in the bucket and in XCom."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from airflow_provider_openai_images.testing import ImagesAPIEmulator
+
+from .conftest import BUCKET, DAGS_FOLDER, bucket_objects, return_values
+from .imagefactory import decode
+
+RECORD_FIELDS = {"s3_uri", "bucket", "key", "content_type", "width", "height", "sha256", "model", "revised_prompt"}
+EXAMPLE_DAGS = {
+    "openai_images_content_pipeline",
+    "openai_images_edit_pipeline",
+    "openai_images_variations_ab_test",
+    "openai_images_on_demand",
+}
+
+
+def assert_records_match_bucket(records: list[dict[str, Any]], objects: dict[str, dict[str, Any]]) -> None:
+    for record in records:
+        assert set(record) >= RECORD_FIELDS
+        text = json.dumps(record)
+        assert len(text) < 1500, "records stay small"
+        assert "b64" not in text
+        stored = objects[record["key"]]
+        assert record["s3_uri"] == f"s3://{BUCKET}/{record['key']}"
+        assert hashlib.sha256(stored["Body"]).hexdigest() == record["sha256"]
+        assert stored["ContentType"] == record["content_type"]
+        image = decode(stored["Body"])
+        assert image.size == (record["width"], record["height"])
+        assert f"image/{image.format.lower()}" == record["content_type"]
+        assert stored["Metadata"]["sha256"] == record["sha256"]
+        sidecar = json.loads(objects[record["metadata_uri"].removeprefix(f"s3://{BUCKET}/")]["Body"])
+        assert sidecar["record"] == record
+        assert sidecar["provenance"]["request_id"] == record["request_id"]
+
+
+def test_every_dag_imports_without_errors(dagbag: Any) -> None:
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == EXAMPLE_DAGS
+    assert {path.stem for path in DAGS_FOLDER.glob("*.py")} == {
+        "content_pipeline", "edit_pipeline", "variations_ab_test", "on_demand"
+    }  # fmt: skip
+
+
+def test_content_pipeline_lands_one_image_per_prompt_under_a_dated_prefix(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+) -> None:
+    run = dagbag.dags["openai_images_content_pipeline"].test()
+    assert run.state == "success"
+    per_prompt = return_values(run, "generate_images")
+    assert len(per_prompt) == 3
+    assert all(len(records) == 1 for records in per_prompt)
+    objects = bucket_objects(s3)
+    records = [records[0] for records in per_prompt]
+    assert_records_match_bucket(records, objects)
+    day = run.logical_date.strftime("%Y-%m-%d")
+    assert [r["key"] for r in records] == [f"content/{day}/generate_images/map-{i}/000.png" for i in range(3)]
+    assert all((r["width"], r["height"], r["model"]) == (1024, 1024, "gpt-image-1.5") for r in records)
+    index = json.loads(objects[f"content/{day}/index.json"]["Body"])
+    assert [image["s3_uri"] for image in index["images"]] == [r["s3_uri"] for r in records]
+    assert return_values(run, "publish_index") == [{"index_uri": f"s3://{BUCKET}/content/{day}/index.json",
+                                                    "images": 3}]  # fmt: skip
+    assert images_api_emulator.billed_images == 3
+
+
+def test_edit_pipeline_inpaints_each_landed_image_with_a_mask_built_from_it(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+) -> None:
+    run = dagbag.dags["openai_images_edit_pipeline"].test()
+    assert run.state == "success"
+    shots = return_values(run, "product_shots")[0]
+    edits = return_values(run, "replace_background")
+    assert len(shots) == 2
+    assert len(edits) == 2
+    objects = bucket_objects(s3)
+    assert_records_match_bucket(shots + [records[0] for records in edits], objects)
+    sent = images_api_emulator.requests_to("edits")
+    assert len(sent) == 2
+    shots_by_hash = {shot["sha256"]: shot for shot in shots}
+    for request in sent:
+        image_part, mask_part = request.files
+        assert (image_part.field_name, mask_part.field_name) == ("image", "mask")
+        shot = shots_by_hash.pop(hashlib.sha256(image_part.content).hexdigest())
+        mask = decode(mask_part.content)
+        assert mask.mode == "RGBA"
+        assert mask.size == (shot["width"], shot["height"])
+        assert mask.getpixel((5, shot["height"] - 5))[3] == 0
+        assert mask.getpixel((5, 5))[3] == 255
+    assert {records[0]["width"] for records in edits} == {512}
+
+
+def test_variations_dag_downloads_url_answers_without_the_key_and_plans_the_ab_test(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+) -> None:
+    run = dagbag.dags["openai_images_variations_ab_test"].test()
+    assert run.state == "success"
+    hero = return_values(run, "hero_creative")[0]
+    variants = return_values(run, "variants")[0]
+    assert len(hero) == 1
+    assert len(variants) == 4
+    assert_records_match_bucket(hero + variants, bucket_objects(s3))
+    assert len(images_api_emulator.downloads) == 1, "the hero was a url answer, fetched once"
+    download = images_api_emulator.downloads[0]
+    assert download.status == 200
+    assert "authorization" not in download.headers
+    assert "api-key" not in download.headers
+    plan = return_values(run, "ab_test_plan")[0]
+    assert plan["arms"]["A"] == hero[0]["s3_uri"]
+    assert len(plan["arms"]) == 5
+    assert sum(plan["traffic_split"].values()) == pytest.approx(1, abs=0.001)
+
+
+def test_on_demand_dag_runs_with_the_trigger_form_values(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+) -> None:
+    dag = dagbag.dags["openai_images_on_demand"]
+    form = {"prompt": "A red kite over the sea", "model": "dall-e-3", "size": "1024x1792", "quality": "hd",
+            "n": 1, "bucket": BUCKET}  # fmt: skip
+    run = dag.test(run_conf=form)
+    assert run.state == "success"
+    (record,) = return_values(run, "generate")[0]
+    assert (record["width"], record["height"], record["model"]) == (1024, 1792, "dall-e-3")
+    assert record["revised_prompt"]
+    assert "red kite" in record["revised_prompt"]
+    assert images_api_emulator.requests_to("generations")[0].json == {
+        "prompt": "A red kite over the sea", "model": "dall-e-3", "n": 1, "size": "1024x1792", "quality": "hd"
+    }  # fmt: skip
+    assert_records_match_bucket([record], bucket_objects(s3))
+
+
+def test_trigger_form_params_describe_a_usable_form(dagbag: Any) -> None:
+    params = dagbag.dags["openai_images_on_demand"].params
+    assert set(params) == {"prompt", "model", "size", "quality", "n", "bucket"}
+    assert params.get_param("n").schema == {"type": "integer", "minimum": 1, "maximum": 10, "title": "Number of images"}
+    assert "gpt-image-1.5" in params.get_param("model").schema["enum"]
+
+
+def test_an_impossible_form_value_fails_before_any_paid_call(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+) -> None:
+    run = dagbag.dags["openai_images_on_demand"].test(run_conf={"model": "dall-e-3", "n": 3, "bucket": BUCKET})
+    assert run.state == "failed"
+    assert images_api_emulator.requests == []
+    assert bucket_objects(s3) == {}
+
+
+def test_an_expired_url_fails_clearly_and_leaves_no_object(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    images_api_emulator.url_ttl = -1
+    try:
+        run = dagbag.dags["openai_images_variations_ab_test"].test()
+    finally:
+        images_api_emulator.url_ttl = 3600
+    assert run.state == "failed"
+    assert "expired" in capfd.readouterr().out
+    assert images_api_emulator.downloads[0].status == 403
+    assert bucket_objects(s3) == {}
