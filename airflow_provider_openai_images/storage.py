@@ -180,6 +180,8 @@ class ImageLander:
             "index": index,
             "metadata_uri": f"s3://{self.bucket}/{self._key(index, 'json')}",
         }
+        if "prepared" in provenance:
+            record["prepared"] = provenance["prepared"]
         client = self.s3_hook.get_conn()
         client.put_object(
             Bucket=self.bucket,

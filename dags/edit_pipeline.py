@@ -1,8 +1,10 @@
-"""Edit pipeline: product shots are generated, a mask is built from each landed image, then inpainted.
+"""Edit pipeline: product shots are generated, a mask is painted for each landed image, then inpainted.
 
-``product_shots`` lands two images; ``build_masks`` reads each one back from S3 and paints an RGBA
-mask whose transparent band (the lower third) is the region to repaint; ``replace_background`` is
-mapped over the upstream records, one edit per image.
+``product_shots`` lands two landscape JPEGs; ``build_masks`` reads each back from S3 and paints a
+black-and-white mask of the same size, white where the edit goes (the lower third), as people paint
+them in an editor; ``replace_background`` is mapped over the upstream records, one edit per image,
+and prepares its inputs: the JPEG becomes the square PNG DALL-E wants, and the painted mask becomes
+an RGBA mask with exactly the same crop and size.
 """
 
 from __future__ import annotations
@@ -27,16 +29,17 @@ with DAG(
     shots = OpenAIGenerateImageOperator(
         task_id="product_shots",
         prompt="A ceramic coffee mug on a plain table, studio product photography",
-        model="dall-e-2",
+        model="gpt-image-1",
         n=2,
-        size="512x512",
-        response_format="b64_json",
+        size="1536x1024",
+        quality="low",
+        output_format="jpeg",
         s3_bucket=BUCKET,
     )
 
     @task
     def build_masks(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One mask per landed image, same size, transparent where the edit should happen."""
+        """One painted mask per landed image, same size: white where the edit should happen."""
         import io
 
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -45,8 +48,9 @@ with DAG(
         s3 = S3Hook()
         edits = []
         for record in records:
-            mask = Image.new("RGBA", (record["width"], record["height"]), (0, 0, 0, 255))
-            ImageDraw.Draw(mask).rectangle((0, record["height"] * 2 // 3, record["width"], record["height"]), fill=0)
+            width, height = record["width"], record["height"]
+            mask = Image.new("L", (width, height), 0)
+            ImageDraw.Draw(mask).rectangle((0, height * 2 // 3, width, height), fill=255)
             buffer = io.BytesIO()
             mask.save(buffer, format="PNG")
             mask_key = record["key"].rsplit(".", 1)[0] + ".mask.png"

@@ -6,6 +6,8 @@ return value (one record per image, with ``s3_uri``) shows in the XCom tab.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, Param
 
@@ -18,6 +20,9 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["openai-images", "example"],
+    # Transient API faults are retried by the client; these retries are for longer outages. Bad
+    # input (an impossible size for the model, say) fails at once without using them.
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
         "prompt": Param(
             "A watercolour lighthouse at dawn",

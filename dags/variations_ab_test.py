@@ -1,7 +1,8 @@
 """Variations for A/B testing creatives from one landed image.
 
-``hero_creative`` lands one image (as a URL answer, downloaded at once without the API key);
-``variants`` asks for four variations of it; ``ab_test_plan`` splits traffic between the original
+``hero_creative`` lands one landscape JPEG from a GPT image model; ``variants`` asks dall-e-2 for four
+variations of it (the JPEG is prepared into the square PNG the endpoint wants; the answers are URLs,
+downloaded at once without the API key); ``ab_test_plan`` splits traffic between the original
 (arm A) and the variants (arms B1..B4) and returns the plan for the ad server.
 """
 
@@ -27,8 +28,10 @@ with DAG(
     hero = OpenAIGenerateImageOperator(
         task_id="hero_creative",
         prompt="A bold poster for a summer lemonade stand, flat illustration",
-        model="dall-e-2",
-        size="512x512",
+        model="gpt-image-1.5",
+        size="1536x1024",
+        quality="medium",
+        output_format="jpeg",
         s3_bucket=BUCKET,
     )
     variants = OpenAICreateImageVariationOperator(
@@ -36,7 +39,7 @@ with DAG(
         image=hero.output,
         n=4,
         size="512x512",
-        response_format="b64_json",
+        square_policy="pad",
         s3_bucket=BUCKET,
     )
 

@@ -64,12 +64,55 @@ def main() -> int:
                 record = json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())["record"]
                 images.append(client.get_object(Bucket=BUCKET, Key=record["key"])["Body"].read())
                 labels.append(f"{record['width']}x{record['height']} {record['sha256'][:8]}")
-    OUTPUT.mkdir(exist_ok=True)
-    sheet = OUTPUT / "contact-sheet.png"
-    sheet.write_bytes(contact_sheet(images, labels))
-    print(f"\n{len(images)} images landed; contact sheet: {sheet.relative_to(ROOT)}")
-    print(f"Paid generations (emulated): {images_api.billed_images}")
+        OUTPUT.mkdir(exist_ok=True)
+        sheet = OUTPUT / "contact-sheet.png"
+        sheet.write_bytes(contact_sheet(images, labels))
+        print(f"\n{len(images)} images landed; contact sheet: {sheet.relative_to(ROOT)}")
+        print(f"Paid generations (emulated): {images_api.billed_images}")
+        picture = OUTPUT / "inputs-before-after.png"
+        picture.write_bytes(inputs_before_after())
+        print(f"Input preparation, before and after: {picture.relative_to(ROOT)}")
     return 0
+
+
+def inputs_before_after() -> bytes:
+    """A landscape JPEG and a black-and-white painted mask, as prepared for a dall-e-2 edit, and the edit."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from airflow_provider_openai_images.core.requests import ImageFile
+    from airflow_provider_openai_images.hooks import OpenAIImagesHook
+    from airflow_provider_openai_images.imaging import contact_sheet, prepare_inputs
+    from airflow_provider_openai_images.testing.emulator import render_image
+
+    def encode(image: Image.Image, image_format: str) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, format=image_format)
+        return buffer.getvalue()
+
+    source = encode(render_image("A ceramic mug on a table", 0, (1536, 1024)).convert("RGB"), "JPEG")
+    painted = Image.new("L", (1536, 1024), 0)
+    ImageDraw.Draw(painted).rectangle((0, 700, 1536, 1024), fill=255)
+    mask = encode(painted, "PNG")
+    prepared = prepare_inputs(
+        [ImageFile.from_bytes(source, "mug.jpg")],
+        ImageFile.from_bytes(mask, "mask.png"),
+        model="dall-e-2",
+        size="512x512",
+    )
+    assert prepared.mask is not None
+    image = Image.open(io.BytesIO(prepared.images[0].content)).convert("RGBA")
+    region = Image.open(io.BytesIO(prepared.mask.content)).getchannel("A").point(lambda a: 140 if a == 0 else 0)
+    shown = Image.composite(Image.new("RGBA", image.size, (230, 30, 30, 255)), image, region)
+    edited = OpenAIImagesHook().edit(
+        source, "the mug on marble", mask=mask, model="dall-e-2", size="512x512", response_format="b64_json"
+    )
+    return contact_sheet(
+        [source, mask, encode(shown, "PNG"), edited.data[0].decode()],
+        ["JPEG 1536x1024", "painted mask: white = edit", "PNG 512x512, edit region red", "edit result"],
+        thumbnail=320,
+    )
 
 
 if __name__ == "__main__":

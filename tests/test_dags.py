@@ -71,33 +71,35 @@ def test_content_pipeline_lands_one_image_per_prompt_under_a_dated_prefix(
     assert images_api_emulator.billed_images == 3
 
 
-def test_edit_pipeline_inpaints_each_landed_image_with_a_mask_built_from_it(
+def test_edit_pipeline_inpaints_jpeg_shots_with_painted_masks(
     dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
 ) -> None:
     run = dagbag.dags["openai_images_edit_pipeline"].test()
     assert run.state == "success"
     shots = return_values(run, "product_shots")[0]
-    edits = return_values(run, "replace_background")
-    assert len(shots) == 2
+    edits = [records[0] for records in return_values(run, "replace_background")]
+    assert [(shot["content_type"], shot["width"], shot["height"]) for shot in shots] == [("image/jpeg", 1536, 1024)] * 2
     assert len(edits) == 2
-    objects = bucket_objects(s3)
-    assert_records_match_bucket(shots + [records[0] for records in edits], objects)
+    assert_records_match_bucket(shots + edits, bucket_objects(s3))
     sent = images_api_emulator.requests_to("edits")
     assert len(sent) == 2
-    shots_by_hash = {shot["sha256"]: shot for shot in shots}
     for request in sent:
         image_part, mask_part = request.files
-        assert (image_part.field_name, mask_part.field_name) == ("image", "mask")
-        shot = shots_by_hash.pop(hashlib.sha256(image_part.content).hexdigest())
-        mask = decode(mask_part.content)
-        assert mask.mode == "RGBA"
-        assert mask.size == (shot["width"], shot["height"])
-        assert mask.getpixel((5, shot["height"] - 5))[3] == 0
+        assert (image_part.field_name, image_part.content_type, mask_part.field_name) == ("image", "image/png", "mask")
+        image, mask = decode(image_part.content), decode(mask_part.content)
+        assert (image.format, image.size) == ("PNG", (512, 512))
+        assert (mask.format, mask.mode, mask.size) == ("PNG", "RGBA", (512, 512))
+        assert mask.getpixel((5, 507))[3] == 0, "the painted white band became transparent"
         assert mask.getpixel((5, 5))[3] == 255
-    assert {records[0]["width"] for records in edits} == {512}
+    for record in edits:
+        assert (record["width"], record["height"]) == (512, 512)
+        assert record["prepared"] == {
+            "image": {"cropped": True, "resized_from": [1536, 1024]},
+            "mask": {"mask_from": "greyscale (white = edit)"},
+        }
 
 
-def test_variations_dag_downloads_url_answers_without_the_key_and_plans_the_ab_test(
+def test_variations_dag_prepares_the_jpeg_and_downloads_url_answers_without_the_key(
     dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
 ) -> None:
     run = dagbag.dags["openai_images_variations_ab_test"].test()
@@ -107,11 +109,15 @@ def test_variations_dag_downloads_url_answers_without_the_key_and_plans_the_ab_t
     assert len(hero) == 1
     assert len(variants) == 4
     assert_records_match_bucket(hero + variants, bucket_objects(s3))
-    assert len(images_api_emulator.downloads) == 1, "the hero was a url answer, fetched once"
-    download = images_api_emulator.downloads[0]
-    assert download.status == 200
-    assert "authorization" not in download.headers
-    assert "api-key" not in download.headers
+    (request,) = images_api_emulator.requests_to("variations")
+    sent = decode(request.files[0].content)
+    assert (sent.format, sent.size) == ("PNG", (512, 512))
+    assert variants[0]["prepared"]["image"]["padded"] is True
+    assert len(images_api_emulator.downloads) == 4, "each url answer fetched once"
+    for download in images_api_emulator.downloads:
+        assert download.status == 200
+        assert "authorization" not in download.headers
+        assert "api-key" not in download.headers
     plan = return_values(run, "ab_test_plan")[0]
     assert plan["arms"]["A"] == hero[0]["s3_uri"]
     assert len(plan["arms"]) == 5
@@ -146,8 +152,12 @@ def test_trigger_form_params_describe_a_usable_form(dagbag: Any) -> None:
 def test_an_impossible_form_value_fails_before_any_paid_call(
     dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
 ) -> None:
-    run = dagbag.dags["openai_images_on_demand"].test(run_conf={"model": "dall-e-3", "n": 3, "bucket": BUCKET})
+    dag = dagbag.dags["openai_images_on_demand"]
+    assert dag.get_task("generate").retries == 2
+    run = dag.test(run_conf={"model": "dall-e-3", "n": 3, "bucket": BUCKET})
     assert run.state == "failed"
+    (task_instance,) = run.get_task_instances()
+    assert (task_instance.state, task_instance.try_number) == ("failed", 1), "failed at once, retries unused"
     assert images_api_emulator.requests == []
     assert bucket_objects(s3) == {}
 
@@ -163,4 +173,6 @@ def test_an_expired_url_fails_clearly_and_leaves_no_object(
     assert run.state == "failed"
     assert "expired" in capfd.readouterr().out
     assert images_api_emulator.downloads[0].status == 403
-    assert bucket_objects(s3) == {}
+    landed = bucket_objects(s3)
+    assert any("/hero_creative/" in key for key in landed)
+    assert not any("/variants/" in key for key in landed), "nothing half-landed from the expired URL"

@@ -25,6 +25,7 @@ from airflow_provider_openai_images.exceptions import OpenAIImagesError, OpenAII
 if TYPE_CHECKING:
     from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
     from airflow_provider_openai_images.core.responses import ImagesResponse
+    from airflow_provider_openai_images.imaging import Box, SquarePolicy
 
 
 def _as_image_files(image: ImageSource | Sequence[ImageSource], parameter: str) -> tuple[ImageFile, ...]:
@@ -203,11 +204,17 @@ class OpenAIImagesHook(BaseHook):
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        prepare: bool = True,
+        square_policy: SquarePolicy = "crop",
+        mask_box: Box | Sequence[Box] | None = None,
     ) -> ImagesResponse:
         """Edit one image (or up to 16 for GPT image models) guided by a prompt (``POST /images/edits``).
 
-        ``image`` and ``mask`` are bytes, local paths, binary files or :class:`ImageFile`; the mask's
-        fully transparent pixels mark where to edit.
+        ``image`` and ``mask`` are bytes, local paths, binary files or :class:`ImageFile`. With
+        ``prepare`` (default) they are made acceptable first (see
+        :func:`~airflow_provider_openai_images.imaging.prepare_inputs`): the mask may then be an RGBA
+        mask (transparent = edit), a black-and-white or greyscale painting (white = edit), or be drawn
+        from ``mask_box=(left, top, right, bottom)`` or a list of boxes.
         """
         request = EditRequest(
             images=_as_image_files(image, "image"),
@@ -225,7 +232,7 @@ class OpenAIImagesHook(BaseHook):
             user=user,
             extra_body=extra_body,
         )
-        return self.send(request, timeout=timeout)
+        return self._send_prepared(request, prepare, square_policy, mask_box, timeout)
 
     def create_variation(
         self,
@@ -238,8 +245,14 @@ class OpenAIImagesHook(BaseHook):
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        prepare: bool = True,
+        square_policy: SquarePolicy = "crop",
     ) -> ImagesResponse:
-        """Create variations of a square PNG (``POST /images/variations``; dall-e-2 only)."""
+        """Create variations of an image (``POST /images/variations``; dall-e-2 only).
+
+        With ``prepare`` (default) any PNG, JPEG or WEBP is made the square PNG under 4 MB the endpoint
+        wants, squared by ``square_policy`` (``"crop"`` or ``"pad"``).
+        """
         request = VariationRequest(
             image=ImageFile.coerce(image, parameter="image"),
             model=model,
@@ -249,6 +262,23 @@ class OpenAIImagesHook(BaseHook):
             user=user,
             extra_body=extra_body,
         )
+        return self._send_prepared(request, prepare, square_policy, None, timeout)
+
+    def _send_prepared(
+        self,
+        request: ImageRequest,
+        prepare: bool,
+        square_policy: SquarePolicy,
+        mask_box: Box | Sequence[Box] | None,
+        timeout: float | None,
+    ) -> ImagesResponse:
+        from airflow_provider_openai_images.imaging import normalise_boxes, prepare_request
+
+        request, report = prepare_request(
+            request, enabled=prepare, square_policy=square_policy, mask_boxes=normalise_boxes(mask_box)
+        )
+        if report:
+            self.log.info("Prepared inputs: %s", report)
         return self.send(request, timeout=timeout)
 
     def test_connection(self) -> tuple[bool, str]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_openai_images.core.requests import ImageFile
     from airflow_provider_openai_images.core.responses import ImagesResponse
+    from airflow_provider_openai_images.imaging import Box, SquarePolicy
 
 ContentPolicyAction = Literal["fail", "skip"]
 _COMMON_TEMPLATE_FIELDS = ("model", "n", "size", "response_format", "user", "extra_body", "s3_bucket", "s3_key_prefix")
@@ -100,6 +101,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
     def load_inputs(self) -> None:
         """Fetch input images before anything is paid for (edits and variations)."""
 
+    def prepared_request(self, request: ImageRequest) -> tuple[ImageRequest, dict[str, Any] | None]:
+        """The request with its inputs prepared, and what preparation did (``None``: no inputs)."""
+        return request, None
+
     # -- shared machinery --------------------------------------------------------------------------
 
     def s3_hook(self) -> S3Hook:
@@ -132,12 +137,12 @@ class BaseOpenAIImagesOperator(BaseOperator):
         if missing:
             try:
                 self.load_inputs()
-                request = self.build_request(len(missing))
+                request, prepared = self.prepared_request(self.build_request(len(missing)))
                 request.validate()
             except OpenAIImagesValidationError as error:
                 raise AirflowFailException(f"Bad input, nothing was sent or paid for: {error}") from error
             response = self._send(request)
-            self._land(response, request, missing, landed, lander, context)
+            self._land(response, request, prepared, missing, landed, lander, context)
         return [landed[index] for index in sorted(landed)]
 
     def _send(self, request: ImageRequest) -> ImagesResponse:
@@ -157,6 +162,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         self,
         response: ImagesResponse,
         request: ImageRequest,
+        prepared: dict[str, Any] | None,
         missing: list[int],
         landed: dict[int, ImageRecord],
         lander: ImageLander,
@@ -172,6 +178,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
             "parameters": parameters,
             "usage": dataclasses.asdict(response.usage) if response.usage else None,
             "inputs": self.describe_inputs(),
+            **({"prepared": prepared} if prepared is not None else {}),
             "task": {
                 "dag_id": context["dag"].dag_id,
                 "run_id": context["run_id"],
@@ -279,7 +286,18 @@ class OpenAIGenerateImageOperator(BaseOpenAIImagesOperator):
 
 
 class _InputImagesMixin:
-    """Describes where ``image`` (and ``mask``) came from, for provenance."""
+    """Input preparation switches, and where ``image`` (and ``mask``) came from, for provenance."""
+
+    prepare: bool
+    square_policy: SquarePolicy
+    mask_box: Any = None
+
+    def prepared_request(self, request: ImageRequest) -> tuple[ImageRequest, dict[str, Any] | None]:
+        from airflow_provider_openai_images.imaging import normalise_boxes, prepare_request
+
+        return prepare_request(
+            request, enabled=self.prepare, square_policy=self.square_policy, mask_boxes=normalise_boxes(self.mask_box)
+        )
 
     @staticmethod
     def _describe(value: Any) -> list[str]:
@@ -301,7 +319,12 @@ class OpenAIEditImageOperator(_InputImagesMixin, BaseOpenAIImagesOperator):
     ``image`` and ``mask`` accept an ``s3://bucket/key`` URI, a local path, a record from an upstream
     operator of this provider (a dict with ``s3_uri``), or a list of these (several images: GPT image
     models only), so ``OpenAIEditImageOperator.partial(...).expand(image=generate.output)`` works.
-    The mask's fully transparent pixels mark where to edit. Returns records as the generate operator.
+    With ``prepare=True`` (default) inputs are made acceptable first: for DALL-E a square PNG under 4 MB
+    of the requested ``size`` (``square_policy="crop"`` keeps the centre, ``"pad"`` pads), for GPT image
+    models PNG/JPEG/WEBP are kept as they are. The mask may be an RGBA PNG (transparent = edit), a
+    black-and-white or greyscale painting (white = edit), or drawn from ``mask_box=(left, top, right,
+    bottom)`` or a list of boxes, in the source image's pixels; it always gets the first image's final
+    geometry. Records carry ``prepared``: what preparation did. Otherwise as the generate operator.
     """
 
     template_fields: Sequence[str] = (
@@ -323,6 +346,9 @@ class OpenAIEditImageOperator(_InputImagesMixin, BaseOpenAIImagesOperator):
         image: ImageInput | Sequence[ImageInput],
         prompt: str,
         mask: ImageInput | None = None,
+        mask_box: Box | Sequence[Box] | None = None,
+        prepare: bool = True,
+        square_policy: SquarePolicy = "crop",
         model: str = DEFAULT_MODEL,
         n: int | str | None = None,
         size: str | None = None,
@@ -354,6 +380,9 @@ class OpenAIEditImageOperator(_InputImagesMixin, BaseOpenAIImagesOperator):
         self.image = image
         self.prompt = prompt
         self.mask = mask
+        self.mask_box = mask_box
+        self.prepare = prepare
+        self.square_policy = square_policy
         self.model = model
         self.n = n
         self.size = size
@@ -400,7 +429,8 @@ class OpenAIEditImageOperator(_InputImagesMixin, BaseOpenAIImagesOperator):
 class OpenAICreateImageVariationOperator(_InputImagesMixin, BaseOpenAIImagesOperator):
     """Create variations of one image (``dall-e-2``; Azure and compatible servers) and land them in S3.
 
-    ``image`` accepts what :class:`OpenAIEditImageOperator` accepts, resolving to exactly one image.
+    ``image`` accepts what :class:`OpenAIEditImageOperator` accepts, resolving to exactly one image;
+    with ``prepare=True`` (default) it is made the square PNG under 4 MB the endpoint wants.
     """
 
     template_fields: Sequence[str] = ("image", *_COMMON_TEMPLATE_FIELDS)
@@ -410,6 +440,8 @@ class OpenAICreateImageVariationOperator(_InputImagesMixin, BaseOpenAIImagesOper
         self,
         *,
         image: ImageInput | Sequence[ImageInput],
+        prepare: bool = True,
+        square_policy: SquarePolicy = "crop",
         model: str = DEFAULT_VARIATION_MODEL,
         n: int | str | None = None,
         size: str | None = None,
@@ -434,6 +466,8 @@ class OpenAICreateImageVariationOperator(_InputImagesMixin, BaseOpenAIImagesOper
             **kwargs,
         )
         self.image = image
+        self.prepare = prepare
+        self.square_policy = square_policy
         self.model = model
         self.n = n
         self.size = size
