@@ -40,11 +40,20 @@ def inspect_image(content: bytes, *, what: str = "image") -> ImageInfo:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.load()
-            image_format = image.format or ""
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                image.load()
+                image_format = image.format or ""
+                width, height = image.size
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
         raise OpenAIImagesResponseError(f"The {what} is not a complete image ({len(content)} bytes): {error}") from None
     if image_format not in _CONTENT_TYPES:
         raise OpenAIImagesResponseError(f"The {what} has an unexpected format {image_format or 'unknown'}")

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import json
+import logging
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_openai_images.core.requests import ImageFile
+from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError, OpenAIImagesValidationError
 from airflow_provider_openai_images.imaging import inspect_image
 
@@ -34,6 +37,7 @@ MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 _UNSAFE_KEY_CHARACTERS = re.compile(r"[^A-Za-z0-9._=-]+")
 
 ImageRecord = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def key_segment(value: str) -> str:
@@ -61,47 +65,52 @@ class S3Location:
 # -- getting the bytes of an answer ---------------------------------------------------------------
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def download_image(url: str, *, timeout: float = 120.0, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+def download_image(
+    url: str, *, allow_http: bool = False, timeout: float = 120.0, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> bytes:
     """Fetch a ``url`` answer at once (they expire after 60 minutes).
 
     The client is a fresh one without the API key: the image host never sees an Authorization
-    header. Only ``https`` is accepted, except on loopback (the emulator). Redirects are followed
-    at most 3 times, and bodies above ``max_bytes`` are refused.
+    header. Only ``https`` is accepted, on every redirect hop too, unless ``allow_http`` (the
+    connection's ``allow_http_image_urls`` extra, for the emulator); at most 3 redirects are followed,
+    and bodies above ``max_bytes`` are refused while streaming.
     """
     import httpx
 
-    parts = urlsplit(url)
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname or "")):
-        raise OpenAIImagesResponseError(f"Refusing to download an image from a non-https URL ({parts.scheme}://)")
-    with (
-        httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3) as client,
-        client.stream("GET", url) as response,
-    ):
-        if response.status_code in (401, 403, 404, 410):
+    def refuse_plain_http(request: httpx.Request) -> None:
+        if request.url.scheme != "https" and not (allow_http and request.url.scheme == "http"):
             raise OpenAIImagesResponseError(
-                f"The image URL answered {response.status_code}: it has expired (URLs last 60 minutes) or "
-                "was never valid. Regenerate, or ask for response_format='b64_json'.",
-                status_code=response.status_code,
+                f"Refusing to download an image over {request.url.scheme}:// (https only unless the connection "
+                "sets allow_http_image_urls)"
             )
-        if not response.is_success:
-            raise OpenAIImagesResponseError(
-                f"Downloading the image failed with HTTP {response.status_code}", status_code=response.status_code
-            )
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise OpenAIImagesResponseError(f"The image at the URL is larger than {max_bytes} bytes")
-            chunks.append(chunk)
+
+    try:
+        with (
+            httpx.Client(
+                timeout=timeout, follow_redirects=True, max_redirects=3, event_hooks={"request": [refuse_plain_http]}
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code in (401, 403, 404, 410):
+                raise OpenAIImagesResponseError(
+                    f"The image URL answered {response.status_code}: it has expired (URLs last 60 minutes) or "
+                    "was never valid. Regenerate, or ask for response_format='b64_json'.",
+                    status_code=response.status_code,
+                )
+            if not response.is_success:
+                raise OpenAIImagesResponseError(
+                    f"Downloading the image failed with HTTP {response.status_code}", status_code=response.status_code
+                )
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OpenAIImagesResponseError(f"The image at the URL is larger than {max_bytes} bytes")
+                chunks.append(chunk)
+    except httpx.TooManyRedirects:
+        raise OpenAIImagesResponseError("The image URL redirected more than 3 times") from None
+    except httpx.HTTPError as error:
+        raise OpenAIImagesResponseError(f"Downloading the image failed: {type(error).__name__}: {error}") from None
     return b"".join(chunks)
 
 
@@ -126,6 +135,54 @@ def read_s3_bytes(s3_hook: S3Hook, location: S3Location, *, parameter: str) -> b
         raise
 
 
+#: S3 writes are retried by botocore as the AWS connection configures it; this outer layer rides out
+#: longer throttling (SlowDown) and brief outages before a paid image is given up on.
+S3_WRITE_RETRY = RetryPolicy(max_retries=5, initial_delay=1.0, max_delay=16.0)
+_TRANSIENT_S3_CODES = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling", "ThrottlingException"}
+)
+
+
+def is_transient_s3_error(error: BaseException) -> bool:
+    """Throttling, 5xx and connection failures: worth another attempt."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code"))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return code in _TRANSIENT_S3_CODES or status >= 500
+    return isinstance(error, (ConnectionError, HTTPClientError))
+
+
+class SpillDirectory:
+    """Paid images that could not be written to S3 yet, kept on the worker's disk for the next try.
+
+    A retry of the task on the same worker lands them without paying again; on another worker (or a
+    new Kubernetes pod) they are gone and only the missing images are generated again.
+    """
+
+    def __init__(self, bucket: str, prefix: str, root: Path | None = None) -> None:
+        digest = hashlib.sha256(f"{bucket}/{prefix}".encode()).hexdigest()[:24]
+        self.path = (root or Path(tempfile.gettempdir()) / "airflow-openai-images-spill") / digest
+
+    def save(self, index: int, content: bytes, provenance: Mapping[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.path / f"{index:03d}.bin").write_bytes(content)
+        (self.path / f"{index:03d}.json").write_text(json.dumps(provenance, default=str))
+
+    def load(self) -> dict[int, tuple[bytes, dict[str, Any]]]:
+        kept: dict[int, tuple[bytes, dict[str, Any]]] = {}
+        for image in sorted(self.path.glob("*.bin")) if self.path.is_dir() else []:
+            provenance = image.with_suffix(".json")
+            if provenance.exists():
+                kept[int(image.stem)] = (image.read_bytes(), json.loads(provenance.read_text()))
+        return kept
+
+    def discard(self, index: int) -> None:
+        for suffix in (".bin", ".json"):
+            (self.path / f"{index:03d}{suffix}").unlink(missing_ok=True)
+
+
 class ImageLander:
     """Writes one task instance's images under one prefix, and finds what an earlier try wrote.
 
@@ -134,10 +191,32 @@ class ImageLander:
     :param prefix: key prefix owned by this task instance (no trailing slash).
     """
 
-    def __init__(self, s3_hook: S3Hook, bucket: str, prefix: str) -> None:
+    def __init__(self, s3_hook: S3Hook, bucket: str, prefix: str, *, retry: RetryPolicy | None = None) -> None:
         self.s3_hook = s3_hook
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.retry = retry or S3_WRITE_RETRY
+        self.spill = SpillDirectory(bucket, self.prefix)
+
+    def _put(self, **request: Any) -> None:
+        import tenacity
+
+        client = self.s3_hook.get_conn()
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retry.max_retries + 1),
+            retry=tenacity.retry_if_exception(is_transient_s3_error),
+            wait=lambda state: self.retry.backoff(state.attempt_number),
+            before_sleep=lambda state: log.warning(
+                "Writing s3://%s/%s failed (%s); attempt %d of %d",
+                self.bucket,
+                request["Key"],
+                state.outcome.exception() if state.outcome else None,
+                state.attempt_number,
+                self.retry.max_retries + 1,
+            ),
+            reraise=True,
+        )
+        retrying(client.put_object, **request)
 
     def _key(self, index: int, extension: str) -> str:
         return f"{self.prefix}/{index:03d}.{extension}"
@@ -179,11 +258,11 @@ class ImageLander:
             "request_id": provenance.get("request_id"),
             "index": index,
             "metadata_uri": f"s3://{self.bucket}/{self._key(index, 'json')}",
+            "status": "landed",
         }
         if "prepared" in provenance:
             record["prepared"] = provenance["prepared"]
-        client = self.s3_hook.get_conn()
-        client.put_object(
+        self._put(
             Bucket=self.bucket,
             Key=key,
             Body=content,
@@ -197,7 +276,7 @@ class ImageLander:
             },
         )
         sidecar = {"record": record, "provenance": _bounded(provenance)}
-        client.put_object(
+        self._put(
             Bucket=self.bucket,
             Key=self._key(index, "json"),
             Body=json.dumps(sidecar, indent=1, default=str).encode(),

@@ -57,6 +57,8 @@ class ClientSettings:
     :param azure_deployment: Azure deployment name; defaults to each request's ``model``.
     :param timeout: read/write/pool timeout in seconds.
     :param connect_timeout: TCP/TLS connect timeout in seconds.
+    :param allow_http_image_urls: accept plain ``http`` image URLs in answers (https only by default;
+        the emulator serves http on loopback).
     """
 
     api_key: str = field(repr=False)
@@ -69,6 +71,7 @@ class ClientSettings:
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    allow_http_image_urls: bool = False
 
     def __post_init__(self) -> None:
         if self.api_type not in ("openai", "azure"):

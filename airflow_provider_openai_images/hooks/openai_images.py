@@ -39,7 +39,8 @@ class OpenAIImagesHook(BaseHook):
 
     The ``openai_images`` connection holds the base URL in ``host``, the API key in ``password``, and
     in its extra: ``organization``, ``project``, ``timeout`` (seconds), ``connect_timeout``,
-    ``max_retries``, and for Azure OpenAI ``api_type="azure"``, ``api_version``, ``azure_deployment``.
+    ``max_retries``, ``retry_initial_delay``, ``max_retry_after`` (seconds), ``allow_http_image_urls``,
+    and for Azure OpenAI ``api_type="azure"``, ``api_version``, ``azure_deployment``.
     Arguments given to the constructor override the connection's values.
 
     :param conn_id: the ``openai_images`` connection to use.
@@ -105,9 +106,16 @@ class OpenAIImagesHook(BaseHook):
         if conn.password:
             mask_secret(conn.password)
         policy = self._retry_policy or RetryPolicy()
-        max_retries = pick("max_retries")
-        if max_retries is not None:
-            policy = dataclasses.replace(policy, max_retries=_number("max_retries", max_retries, int))
+        tuning = {
+            field: _number(name, value, kind)
+            for name, field, kind in (
+                ("max_retries", "max_retries", int),
+                ("retry_initial_delay", "initial_delay", float),
+                ("max_retry_after", "max_retry_after", float),
+            )
+            if (value := pick(name)) is not None
+        }
+        policy = dataclasses.replace(policy, **tuning)
         values: dict[str, Any] = {
             "api_key": conn.password or "",
             "base_url": pick("base_url") or _host_url(conn.host) or DEFAULT_BASE_URL,
@@ -117,6 +125,7 @@ class OpenAIImagesHook(BaseHook):
             "api_version": pick("api_version"),
             "azure_deployment": pick("azure_deployment"),
             "retry": policy,
+            "allow_http_image_urls": str(pick("allow_http_image_urls")).lower() in ("true", "1", "yes"),
         }
         for name in ("timeout", "connect_timeout"):
             if (value := pick(name)) is not None:

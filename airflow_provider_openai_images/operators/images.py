@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
 from airflow_provider_openai_images.core.models import DEFAULT_MODEL, DEFAULT_VARIATION_MODEL
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
-from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesValidationError
+from airflow_provider_openai_images.exceptions import (
+    OpenAIImagesAPIError,
+    OpenAIImagesBadRequestError,
+    OpenAIImagesContentPolicyError,
+    OpenAIImagesError,
+    OpenAIImagesRateLimitError,
+    OpenAIImagesValidationError,
+)
 from airflow_provider_openai_images.storage import (
     ImageInput,
     ImageLander,
     ImageRecord,
     download_image,
+    is_transient_s3_error,
     key_segment,
     load_image_inputs,
 )
@@ -34,9 +43,10 @@ if TYPE_CHECKING:
 
     from airflow_provider_openai_images.core.requests import ImageFile
     from airflow_provider_openai_images.core.responses import ImagesResponse
+    from airflow_provider_openai_images.hooks import OpenAIImagesHook
     from airflow_provider_openai_images.imaging import Box, SquarePolicy
 
-ContentPolicyAction = Literal["fail", "skip"]
+ContentPolicyAction = Literal["fail", "skip", "record"]
 _COMMON_TEMPLATE_FIELDS = ("model", "n", "size", "response_format", "user", "extra_body", "s3_bucket", "s3_key_prefix")
 
 
@@ -62,7 +72,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
         appended so that every task instance owns its own prefix. Default:
         ``openai-images/{dag_id}/{run_id}``.
     :param overwrite: generate again even if an earlier try of this task instance landed its images.
-    :param on_content_policy_violation: ``"fail"`` (default, never retried) or ``"skip"`` the task.
+    :param on_content_policy_violation: what a safety-system rejection does: ``"fail"`` (default) fails
+        without retries; ``"skip"`` skips the task; ``"record"`` returns a record with
+        ``"status": "rejected"`` and succeeds, so one rejected prompt in a mapped run of hundreds does not
+        stop its downstream tasks.
     """
 
     ui_color = "#d9f2e9"
@@ -125,7 +138,6 @@ class BaseOpenAIImagesOperator(BaseOperator):
         wanted = _optional_int("n", getattr(self, "n", None)) or 1
         lander = ImageLander(self.s3_hook(), self.s3_bucket, self.key_prefix(context))
         landed = {} if self.overwrite else lander.already_landed(wanted)
-        missing = [index for index in range(wanted) if index not in landed]
         if landed:
             self.log.info(
                 "%d of %d images already landed under s3://%s/%s by an earlier try: not paying for them again",
@@ -134,43 +146,112 @@ class BaseOpenAIImagesOperator(BaseOperator):
                 lander.bucket,
                 lander.prefix,
             )
-        if missing:
-            try:
-                self.load_inputs()
-                request, prepared = self.prepared_request(self.build_request(len(missing)))
-                request.validate()
-            except OpenAIImagesValidationError as error:
-                raise AirflowFailException(f"Bad input, nothing was sent or paid for: {error}") from error
-            response = self._send(request)
-            self._land(response, request, prepared, missing, landed, lander, context)
+        kept = {index: item for index, item in lander.spill.load().items() if index < wanted and index not in landed}
+        if kept and not self.overwrite:
+            self.log.info("Landing %d paid images an earlier try could not write to S3", len(kept))
+            self._land_all(lander, kept, landed)
+        missing = [index for index in range(wanted) if index not in landed]
+        if not missing:
+            return [landed[index] for index in sorted(landed)]
+        try:
+            self.load_inputs()
+            request, prepared = self.prepared_request(self.build_request(len(missing)))
+            request.validate()
+        except OpenAIImagesValidationError as error:
+            raise AirflowFailException(f"Bad input, nothing was sent or paid for: {error}") from error
+        hook = self._hook()
+        try:
+            response = self._send(hook, request)
+        except OpenAIImagesContentPolicyError as error:
+            return self._content_policy_violation(error, request, landed)
+        allow_http = hook.settings.allow_http_image_urls
+        provenance = self._provenance(response, request, prepared, context)
+        if len(response.data) != len(missing):
+            self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
+        arrived: dict[int, tuple[bytes, dict[str, Any]]] = {}
+        for index, image in zip(missing, response.data, strict=False):
+            content = image.decode() if image.b64_json else download_image(str(image.url), allow_http=allow_http)
+            source = "b64_json" if image.b64_json else "url"
+            arrived[index] = (content, {**provenance, "revised_prompt": image.revised_prompt, "source": source})
+        self._land_all(lander, arrived, landed)
         return [landed[index] for index in sorted(landed)]
 
-    def _send(self, request: ImageRequest) -> ImagesResponse:
+    def _land_all(
+        self, lander: ImageLander, images: dict[int, tuple[bytes, dict[str, Any]]], landed: dict[int, ImageRecord]
+    ) -> None:
+        """Land every image it can; keep on disk, and then fail the try, for those S3 would not take."""
+        failed: dict[int, BaseException] = {}
+        for index, (content, provenance) in images.items():
+            try:
+                landed[index] = lander.land(index, content, provenance)
+            except Exception as error:
+                if not is_transient_s3_error(error):
+                    raise
+                lander.spill.save(index, content, provenance)
+                failed[index] = error
+                continue
+            lander.spill.discard(index)
+            self.log.info("Landed image %d at %s", index, landed[index]["s3_uri"])
+        if failed:
+            first = next(iter(failed.values()))
+            raise AirflowException(
+                f"{len(failed)} of {len(images)} paid images could not be written to s3://{lander.bucket}/"
+                f"{lander.prefix} after {lander.retry.max_retries + 1} attempts each ({type(first).__name__}: "
+                f"{first}). They are kept on this worker in {lander.spill.path}: a retry of this task lands them "
+                "without paying again (on another worker, only the missing images are generated again)."
+            )
+
+    def _hook(self) -> OpenAIImagesHook:
         from airflow_provider_openai_images.hooks import OpenAIImagesHook
 
-        hook = OpenAIImagesHook(conn_id=self.conn_id)
+        return OpenAIImagesHook(conn_id=self.conn_id)
+
+    def _send(self, hook: OpenAIImagesHook, request: ImageRequest) -> ImagesResponse:
         try:
             return hook.send(request)
-        except OpenAIImagesContentPolicyError as error:
-            if self.on_content_policy_violation == "skip":
-                raise AirflowSkipException(f"Skipped: {error}") from error
-            raise AirflowFailException(str(error)) from error
+        except OpenAIImagesContentPolicyError:
+            raise
+        except OpenAIImagesBadRequestError as error:
+            raise AirflowFailException(f"The API rejected the request; retrying would not help: {error}") from error
+        except OpenAIImagesAPIError as error:
+            if isinstance(error, OpenAIImagesRateLimitError) and error.retry_after is not None:
+                ready = datetime.now(timezone.utc) + timedelta(seconds=error.retry_after)
+                raise AirflowException(
+                    f"Rate limited by the Images API: it asks to wait {error.retry_after:.0f} s, longer than the "
+                    f"{hook.settings.retry.max_retry_after:.0f} s this task waits in place. Retry after "
+                    f"{ready:%Y-%m-%d %H:%M:%S} UTC (Airflow's task retries do, if retries and retry_delay allow). "
+                    f"{error}"
+                ) from error
+            raise AirflowException(f"{_gave_up(error)} {error}") from error
+        except OpenAIImagesError as error:
+            raise AirflowException(f"{_gave_up(error)} {error}") from error
         finally:
             hook.close()
 
-    def _land(
-        self,
-        response: ImagesResponse,
-        request: ImageRequest,
-        prepared: dict[str, Any] | None,
-        missing: list[int],
-        landed: dict[int, ImageRecord],
-        lander: ImageLander,
-        context: Context,
-    ) -> None:
+    def _content_policy_violation(
+        self, error: OpenAIImagesContentPolicyError, request: ImageRequest, landed: dict[int, ImageRecord]
+    ) -> list[ImageRecord]:
+        if self.on_content_policy_violation == "skip":
+            raise AirflowSkipException(f"Skipped: {error}") from error
+        if self.on_content_policy_violation == "record":
+            self.log.warning("Recorded and carrying on: %s", error)
+            rejection: ImageRecord = {
+                "status": "rejected",
+                "s3_uri": None,
+                "model": request.parameters().get("model"),
+                "code": error.code,
+                "message": error.message,
+                "request_id": error.request_id,
+            }
+            return [landed[index] for index in sorted(landed)] + [rejection]
+        raise AirflowFailException(f"{error} (not retried: the safety system would reject it again)") from error
+
+    def _provenance(
+        self, response: ImagesResponse, request: ImageRequest, prepared: dict[str, Any] | None, context: Context
+    ) -> dict[str, Any]:
         parameters = request.parameters()
         prompt = parameters.pop("prompt", None)
-        base = {
+        return {
             "model": parameters.get("model"),
             "prompt": prompt,
             "request_id": response.request_id,
@@ -187,17 +268,14 @@ class BaseOpenAIImagesOperator(BaseOperator):
                 "try_number": getattr(context["ti"], "try_number", None),
             },
         }
-        if len(response.data) != len(missing):
-            self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
-        for index, image in zip(missing, response.data, strict=False):
-            content = image.decode() if image.b64_json else download_image(str(image.url))
-            provenance = {
-                **base,
-                "revised_prompt": image.revised_prompt,
-                "source": "b64_json" if image.b64_json else "url",
-            }
-            landed[index] = lander.land(index, content, provenance)
-            self.log.info("Landed image %d at %s", index, landed[index]["s3_uri"])
+
+
+def _gave_up(error: OpenAIImagesError) -> str:
+    attempts = f" after {error.attempts} attempts" if error.attempts else ""
+    return (
+        f"The Images API call failed{attempts}; images already landed are kept and Airflow's task retry "
+        "(if retries allow) asks only for the missing ones."
+    )
 
 
 class OpenAIGenerateImageOperator(BaseOpenAIImagesOperator):

@@ -414,8 +414,16 @@ class ImagesAPIEmulator:
         return f"http://{host!s}:{port}"
 
     def connection(self, **extra: Any) -> dict[str, Any]:
-        """An Airflow connection (JSON form) pointing at this emulator; ``extra`` goes into its extra."""
-        return {"conn_type": "openai_images", "host": self.base_url, "password": self.api_key, "extra": extra}
+        """An Airflow connection (JSON form) pointing at this emulator; ``extra`` goes into its extra.
+
+        Image URLs are plain http on loopback here, so the connection allows them.
+        """
+        return {
+            "conn_type": "openai_images",
+            "host": self.base_url,
+            "password": self.api_key,
+            "extra": {"allow_http_image_urls": True, **extra},
+        }
 
     def connection_env(self, conn_id: str = "openai_images_default", **extra: Any) -> dict[str, str]:
         """``{"AIRFLOW_CONN_<ID>": json}``, to put into ``os.environ`` for DAG runs and hooks."""
