@@ -11,11 +11,18 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DAGS_FOLDER = REPO_ROOT / "dags"
+EXAMPLE_DAGS_FOLDER = REPO_ROOT / "dags"
+TEST_DAGS_FOLDER = Path(__file__).resolve().parent / "dags"
 
 # Airflow reads its configuration at import time: every test process (xdist worker) gets a
-# throwaway home with its own SQLite database, and the example DAGs as its DAGs folder.
-os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
+# throwaway home with its own SQLite database, and a DAGs folder linking the example DAGs and the
+# fault-injection DAGs (dag.test() wants the DAG file inside the DAGs folder).
+_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+DAGS_FOLDER = _HOME / "dags"
+DAGS_FOLDER.mkdir()
+for _dag_file in [*EXAMPLE_DAGS_FOLDER.glob("*.py"), *TEST_DAGS_FOLDER.glob("*.py")]:
+    (DAGS_FOLDER / _dag_file.name).symlink_to(_dag_file)
+os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 
-from .conftest import BUCKET, DAGS_FOLDER, bucket_objects, return_values
+from .conftest import BUCKET, EXAMPLE_DAGS_FOLDER, bucket_objects, return_values
 from .imagefactory import decode
 
 RECORD_FIELDS = {"s3_uri", "bucket", "key", "content_type", "width", "height", "sha256", "model", "revised_prompt"}
@@ -43,9 +43,13 @@ def assert_records_match_bucket(records: list[dict[str, Any]], objects: dict[str
 
 
 def test_every_dag_imports_without_errors(dagbag: Any) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == EXAMPLE_DAGS
-    assert {path.stem for path in DAGS_FOLDER.glob("*.py")} == {
+    examples = DagBag(str(EXAMPLE_DAGS_FOLDER))
+    assert examples.import_errors == {}
+    assert set(examples.dag_ids) == EXAMPLE_DAGS
+    assert {path.stem for path in EXAMPLE_DAGS_FOLDER.glob("*.py")} == {
         "content_pipeline", "edit_pipeline", "variations_ab_test", "on_demand"
     }  # fmt: skip
 

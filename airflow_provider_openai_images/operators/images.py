@@ -92,8 +92,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if on_content_policy_violation not in ("fail", "skip"):
-            raise ValueError(f"on_content_policy_violation={on_content_policy_violation!r}: allowed 'fail' or 'skip'")
+        if on_content_policy_violation not in ("fail", "skip", "record"):
+            raise ValueError(
+                f"on_content_policy_violation={on_content_policy_violation!r}: allowed 'fail', 'skip' or 'record'"
+            )
         self.conn_id = conn_id
         self.aws_conn_id = aws_conn_id
         self.s3_bucket = s3_bucket
