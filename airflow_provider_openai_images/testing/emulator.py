@@ -28,7 +28,7 @@ import secrets
 import textwrap
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_openai_images.core.models import parse_size, validate_parameters
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+from airflow_provider_openai_images.testing._scripts import FaultScript
 
 DEFAULT_API_KEY = "sk-emulator-0000000000000000"
 _SUPPORTED_UPLOAD_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -360,7 +361,7 @@ class ImagesAPIEmulator:
         self._host = host
         self._port = port
         self._lock = threading.Lock()
-        self._faults: list[Fault] = []
+        self._faults: FaultScript[Fault] = FaultScript()
         self._files: dict[str, tuple[bytes, str, float]] = {}
         self.requests: list[RecordedRequest] = []
         self.downloads: list[DownloadRecord] = []
@@ -433,13 +434,12 @@ class ImagesAPIEmulator:
 
     def inject(self, *faults: Fault) -> None:
         """Queue faults; each applies to its next ``times`` matching requests, in order."""
-        with self._lock:
-            self._faults.extend(faults)
+        self._faults.add(*faults)
 
     def reset(self) -> None:
         """Forget faults, recorded requests, downloads and served files."""
+        self._faults.clear()
         with self._lock:
-            self._faults.clear()
             self.requests.clear()
             self.downloads.clear()
             self._files.clear()
@@ -458,15 +458,7 @@ class ImagesAPIEmulator:
         return sum(request.billed_images for request in self.requests)
 
     def _take_fault(self, endpoint: str | None) -> Fault | None:
-        with self._lock:
-            for position, fault in enumerate(self._faults):
-                if fault.endpoint in (None, endpoint):
-                    if fault.times <= 1:
-                        del self._faults[position]
-                    else:
-                        self._faults[position] = replace(fault, times=fault.times - 1)
-                    return fault
-        return None
+        return self._faults.take(lambda fault: fault.endpoint in (None, endpoint))
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import http.client
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
+
+from airflow_provider_openai_images.testing._scripts import FaultScript
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade"}
 
@@ -62,7 +64,7 @@ class S3FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.requests: list[ProxiedRequest] = []
-        self._faults: list[S3Fault] = []
+        self._faults: FaultScript[S3Fault] = FaultScript()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -92,31 +94,18 @@ class S3FaultProxy:
         return f"http://{host!s}:{port}"
 
     def inject(self, *faults: S3Fault) -> None:
-        with self._lock:
-            self._faults.extend(faults)
+        self._faults.add(*faults)
 
     def reset(self) -> None:
+        self._faults.clear()
         with self._lock:
-            self._faults.clear()
             self.requests.clear()
 
     def faults_left(self) -> int:
-        with self._lock:
-            return sum(fault.times for fault in self._faults)
+        return self._faults.remaining()
 
     def _take(self, method: str) -> S3Fault | None:
-        with self._lock:
-            for position, fault in enumerate(self._faults):
-                if fault.method in (None, method):
-                    if fault.after > 0:
-                        self._faults[position] = replace(fault, after=fault.after - 1)
-                        return None
-                    if fault.times <= 1:
-                        del self._faults[position]
-                    else:
-                        self._faults[position] = replace(fault, times=fault.times - 1)
-                    return fault
-        return None
+        return self._faults.take(lambda fault: fault.method in (None, method))
 
     def _record(self, request: ProxiedRequest) -> None:
         with self._lock:
