@@ -206,7 +206,7 @@ def test_an_s3_outage_keeps_paid_images_and_the_retry_lands_them_without_paying(
     assert api.billed_images == 2
     assert len(_images(s3)) == 1
     haystack = everything(run, s3)
-    assert "1 of 2 paid images could not be written" in haystack
+    assert "1 of 2 paid images did not land" in haystack
     _assert_no_key(haystack)
     s3_proxy.reset()
     output = _tasks_test("fault_injection_single", run.run_id)

@@ -25,6 +25,7 @@ from airflow_provider_openai_images.exceptions import (
     OpenAIImagesContentPolicyError,
     OpenAIImagesError,
     OpenAIImagesRateLimitError,
+    OpenAIImagesResponseError,
     OpenAIImagesValidationError,
 )
 from airflow_provider_openai_images.storage import (
@@ -149,9 +150,12 @@ class BaseOpenAIImagesOperator(BaseOperator):
                 lander.prefix,
             )
         kept = {index: item for index, item in lander.spill.load().items() if index < wanted and index not in landed}
+        problems: list[str] = []
         if kept and not self.overwrite:
             self.log.info("Landing %d paid images an earlier try could not write to S3", len(kept))
-            self._land_all(lander, kept, landed)
+            for index, (content, provenance) in kept.items():
+                problems += self._land_one(lander, index, content, provenance, landed)
+            self._fail_if(problems, len(kept))
         missing = [index for index in range(wanted) if index not in landed]
         if not missing:
             return [landed[index] for index in sorted(landed)]
@@ -166,41 +170,57 @@ class BaseOpenAIImagesOperator(BaseOperator):
             response = self._send(hook, request)
         except OpenAIImagesContentPolicyError as error:
             return self._content_policy_violation(error, request, landed)
-        allow_http = hook.settings.allow_http_image_urls
         provenance = self._provenance(response, request, prepared, context)
         if len(response.data) != len(missing):
             self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
-        arrived: dict[int, tuple[bytes, dict[str, Any]]] = {}
         for index, image in zip(missing, response.data, strict=False):
-            content = image.decode() if image.b64_json else download_image(str(image.url), allow_http=allow_http)
+            # Each image lands before the next is fetched: a later failure cannot take an earlier one with it.
+            try:
+                content = (
+                    image.decode()
+                    if image.b64_json
+                    else download_image(str(image.url), allow_http=hook.settings.allow_http_image_urls)
+                )
+            except OpenAIImagesResponseError as error:
+                problems.append(f"image {index}: {error}")
+                continue
             source = "b64_json" if image.b64_json else "url"
-            arrived[index] = (content, {**provenance, "revised_prompt": image.revised_prompt, "source": source})
-        self._land_all(lander, arrived, landed)
+            details = {**provenance, "revised_prompt": image.revised_prompt, "source": source}
+            problems += self._land_one(lander, index, content, details, landed)
+        self._fail_if(problems, len(response.data))
         return [landed[index] for index in sorted(landed)]
 
-    def _land_all(
-        self, lander: ImageLander, images: dict[int, tuple[bytes, dict[str, Any]]], landed: dict[int, ImageRecord]
-    ) -> None:
-        """Land every image it can; keep on disk, and then fail the try, for those S3 would not take."""
-        failed: dict[int, BaseException] = {}
-        for index, (content, provenance) in images.items():
-            try:
-                landed[index] = lander.land(index, content, provenance)
-            except Exception as error:
-                if not is_transient_s3_error(error):
-                    raise
-                lander.spill.save(index, content, provenance)
-                failed[index] = error
-                continue
-            lander.spill.discard(index)
-            self.log.info("Landed image %d at %s", index, landed[index]["s3_uri"])
-        if failed:
-            first = next(iter(failed.values()))
+    def _land_one(
+        self,
+        lander: ImageLander,
+        index: int,
+        content: bytes,
+        provenance: dict[str, Any],
+        landed: dict[int, ImageRecord],
+    ) -> list[str]:
+        """Land one image; if S3 will not take it, keep it on the worker's disk and say why."""
+        try:
+            landed[index] = lander.land(index, content, provenance)
+        except Exception as error:
+            if not is_transient_s3_error(error):
+                raise
+            lander.spill.save(index, content, provenance)
+            return [
+                f"image {index} could not be written to s3://{lander.bucket}/{lander.prefix} after "
+                f"{lander.retry.max_retries + 1} attempts ({type(error).__name__}: {error}); kept on this worker "
+                f"in {lander.spill.path}"
+            ]
+        lander.spill.discard(index)
+        self.log.info("Landed image %d at %s", index, landed[index]["s3_uri"])
+        return []
+
+    @staticmethod
+    def _fail_if(problems: list[str], paid: int) -> None:
+        if problems:
             raise AirflowException(
-                f"{len(failed)} of {len(images)} paid images could not be written to s3://{lander.bucket}/"
-                f"{lander.prefix} after {lander.retry.max_retries + 1} attempts each ({type(first).__name__}: "
-                f"{first}). They are kept on this worker in {lander.spill.path}: a retry of this task lands them "
-                "without paying again (on another worker, only the missing images are generated again)."
+                f"{len(problems)} of {paid} paid images did not land: {'; '.join(problems)}. The others are in S3. "
+                "A retry of this task lands the images kept on this worker without paying again, and pays only "
+                "for images that are neither in S3 nor kept here (on another worker, only the missing ones)."
             )
 
     def _hook(self) -> OpenAIImagesHook:
