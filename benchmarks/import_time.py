@@ -34,7 +34,11 @@ def measure(module: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    for module in ("airflow_provider_openai_images.hooks", "airflow_provider_openai_images.core.client"):
+    for module in (
+        "airflow_provider_openai_images.hooks",
+        "airflow_provider_openai_images.operators",
+        "airflow_provider_openai_images.core.client",
+    ):
         sdk, ours = measure(module)
         print(f"{module:45s} {ours * 1000:7.1f} ms after airflow.sdk ({sdk * 1000:.0f} ms): ratio {ours / sdk:.3f}")
 

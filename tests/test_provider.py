@@ -84,6 +84,7 @@ def test_importing_the_provider_adds_no_heavy_module() -> None:
         "import airflow.sdk\n"
         "before = set(sys.modules)\n"
         "import airflow_provider_openai_images, airflow_provider_openai_images.hooks\n"
+        "import airflow_provider_openai_images.operators\n"
         "import airflow_provider_openai_images.exceptions\n"
         "added = set(sys.modules) - before\n"
         "heavy = ('httpx', 'PIL', 'boto3', 'botocore', 'airflow.providers.amazon', 'jsonschema',\n"
