@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import quote
@@ -293,8 +293,3 @@ def _timeout(seconds: float | None) -> httpx.Timeout | httpx._client.UseClientDe
     return (
         httpx.Timeout(seconds, connect=min(seconds, DEFAULT_CONNECT_TIMEOUT)) if seconds else httpx.USE_CLIENT_DEFAULT
     )
-
-
-def settings_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop ``None`` values, so that only what was really given overrides a lower layer."""
-    return {key: value for key, value in values.items() if value is not None}
