@@ -111,6 +111,7 @@ class ImageRequest:
 
     endpoint: ClassVar[Endpoint]
     _file_fields: ClassVar[tuple[str, ...]] = ()
+    _has_prompt: ClassVar[bool] = True
 
     def parameters(self) -> dict[str, Any]:
         """The scalar parameters to send, in declaration order, ``None`` values left out."""
@@ -124,10 +125,10 @@ class ImageRequest:
 
     def validate(self) -> ModelRules | None:
         """Raise :class:`OpenAIImagesValidationError` for a request that cannot succeed."""
+        prompt = getattr(self, "prompt", None)
+        if self._has_prompt and (not isinstance(prompt, str) or not prompt.strip()):
+            raise OpenAIImagesValidationError("prompt", prompt, "a non-empty text")
         return validate_parameters(getattr(self, "model"), self.endpoint, self.parameters())  # noqa: B009
-
-    def expected_images(self) -> int:
-        return int(getattr(self, "n", None) or 1)
 
     def to_http_body(self) -> HTTPBody:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -169,11 +170,6 @@ class GenerateRequest(ImageRequest):
     user: str | None = None
     extra_body: Mapping[str, Any] | None = None
 
-    def validate(self) -> ModelRules | None:
-        if not isinstance(self.prompt, str) or not self.prompt.strip():
-            raise OpenAIImagesValidationError("prompt", self.prompt, "a non-empty text")
-        return super().validate()
-
     def to_http_body(self) -> HTTPBody:
         return HTTPBody(json={**self.parameters(), **self.extra})
 
@@ -201,8 +197,6 @@ class EditRequest(ImageRequest):
     extra_body: Mapping[str, Any] | None = None
 
     def validate(self) -> ModelRules | None:
-        if not isinstance(self.prompt, str) or not self.prompt.strip():
-            raise OpenAIImagesValidationError("prompt", self.prompt, "a non-empty text")
         rules = super().validate()
         most = rules.max_input_images if rules else MAX_EDIT_IMAGES
         if not 1 <= len(self.images) <= most:
@@ -231,6 +225,7 @@ class VariationRequest(ImageRequest):
 
     endpoint: ClassVar[Endpoint] = "variations"
     _file_fields: ClassVar[tuple[str, ...]] = ("image",)
+    _has_prompt: ClassVar[bool] = False
 
     image: ImageFile
     model: str = "dall-e-2"
