@@ -30,6 +30,30 @@ class ImageInfo:
     height: int
 
 
+def _decode(content: bytes) -> Any:
+    """Open and fully load an image, with Pillow's decompression-bomb warning raised as an error."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(content))
+        image.load()
+    return image
+
+
+def _bomb_errors() -> tuple[type[BaseException], ...]:
+    from PIL import Image
+
+    return (Image.DecompressionBombWarning, Image.DecompressionBombError)
+
+
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    """What :func:`_decode` raises for bytes that are not a complete, acceptable image."""
+    from PIL import UnidentifiedImageError
+
+    return (UnidentifiedImageError, OSError, SyntaxError, ValueError, *_bomb_errors())
+
+
 def inspect_image(content: bytes, *, what: str = "image") -> ImageInfo:
     """Decode ``content`` fully (a truncated or corrupt file fails here, not downstream).
 
@@ -37,23 +61,11 @@ def inspect_image(content: bytes, *, what: str = "image") -> ImageInfo:
 
     :raises OpenAIImagesResponseError: if the bytes are not a complete image of a known format.
     """
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                image.load()
-                image_format = image.format or ""
-                width, height = image.size
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as error:
+        with _decode(content) as image:
+            image_format = image.format or ""
+            width, height = image.size
+    except _decode_errors() as error:
         raise OpenAIImagesResponseError(f"The {what} is not a complete image ({len(content)} bytes): {error}") from None
     if image_format not in _CONTENT_TYPES:
         raise OpenAIImagesResponseError(f"The {what} has an unexpected format {image_format or 'unknown'}")
@@ -102,23 +114,19 @@ class PreparedInputs:
 
 
 def _open(upload: ImageFile, parameter: str) -> Any:
-    """Decode with Pillow's decompression-bomb limit enforced as an error, not a warning."""
-    from PIL import Image, UnidentifiedImageError
+    """Decode an input with Pillow's decompression-bomb limit enforced as an error, not a warning."""
+    from PIL import Image
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(upload.content))
-            image.load()
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        return _decode(upload.content)
+    except _bomb_errors() as error:
         raise OpenAIImagesValidationError(
             parameter, upload.filename, f"at most {Image.MAX_IMAGE_PIXELS} pixels (Pillow's limit): {error}"
         ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except _decode_errors():
         raise OpenAIImagesValidationError(
             parameter, f"{upload.filename} ({len(upload.content)} bytes)", "a decodable PNG, JPEG or WEBP image"
         ) from None
-    return image
 
 
 def _upright(image: Any, report: dict[str, Any]) -> Any:
