@@ -103,6 +103,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         self.s3_key_prefix = s3_key_prefix
         self.overwrite = overwrite
         self.on_content_policy_violation = on_content_policy_violation
+        self._s3_hook: S3Hook | None = None
 
     # -- what subclasses provide -------------------------------------------------------------------
 
@@ -124,9 +125,12 @@ class BaseOpenAIImagesOperator(BaseOperator):
     # -- shared machinery --------------------------------------------------------------------------
 
     def s3_hook(self) -> S3Hook:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        """The S3Hook for ``aws_conn_id``, made once, so landing and every S3 input share one boto client."""
+        if self._s3_hook is None:
+            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        return S3Hook(aws_conn_id=self.aws_conn_id)
+            self._s3_hook = S3Hook(aws_conn_id=self.aws_conn_id)
+        return self._s3_hook
 
     def key_prefix(self, context: Context) -> str:
         """The prefix this task instance owns: deterministic across tries of the same task instance."""
