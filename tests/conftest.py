@@ -1,39 +1,36 @@
+"""What every test process needs before Airflow is imported: a throwaway Airflow home, removed at exit."""
+
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import shutil
 import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS_FOLDER = REPO_ROOT / "dags"
-TEST_DAGS_FOLDER = Path(__file__).resolve().parent / "dags"
+TEST_DAGS_FOLDER = Path(__file__).resolve().parent / "integration" / "dags"
+SHARED_SPEC = REPO_ROOT.parent / "shared" / "openai-images-openapi.yaml"
 
 # Airflow reads its configuration at import time: every test process (xdist worker) gets a
 # throwaway home with its own SQLite database, and a DAGs folder linking the example DAGs and the
 # fault-injection DAGs (dag.test() wants the DAG file inside the DAGs folder).
-_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
-DAGS_FOLDER = _HOME / "dags"
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+DAGS_FOLDER = AIRFLOW_HOME / "dags"
 DAGS_FOLDER.mkdir()
 for _dag_file in [*EXAMPLE_DAGS_FOLDER.glob("*.py"), *TEST_DAGS_FOLDER.glob("*.py")]:
     (DAGS_FOLDER / _dag_file.name).symlink_to(_dag_file)
-os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 
-from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient  # noqa: E402
-from airflow_provider_openai_images.core.retry import RetryPolicy  # noqa: E402
-from airflow_provider_openai_images.testing import ImagesAPIEmulator  # noqa: E402
-from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server  # noqa: E402
-
 pytest_plugins = ["airflow_provider_openai_images.testing.pytest_plugin"]
 
-SHARED_SPEC = REPO_ROOT.parent / "shared" / "openai-images-openapi.yaml"
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
 class Sleeps(list[float]):
@@ -46,84 +43,3 @@ class Sleeps(list[float]):
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
-
-
-@pytest.fixture
-def make_client(images_api_emulator: ImagesAPIEmulator, sleeps: Sleeps) -> Iterator[Callable[..., ImagesClient]]:
-    """Build clients against the emulator; ``sleep`` is recorded, not slept."""
-    clients: list[ImagesClient] = []
-
-    def build(*, max_retries: int = 2, max_retry_after: float = 60.0, **settings: object) -> ImagesClient:
-        values: dict[str, object] = {"api_key": images_api_emulator.api_key, "base_url": images_api_emulator.base_url}
-        values.update(settings)
-        values["retry"] = RetryPolicy(max_retries=max_retries, max_retry_after=max_retry_after)
-        client = ImagesClient(ClientSettings(**values), sleep=sleeps)  # type: ignore[arg-type]
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        client.close()
-
-
-BUCKET = "openai-images-demo"
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoS3Server]:
-    with MotoS3Server() as server:
-        yield server
-
-
-@pytest.fixture
-def s3(moto_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An empty bucket ``openai-images-demo`` on moto's server, reached through ``aws_default``."""
-    moto_server.reset()
-    for name, value in moto_server.connection_env().items():
-        monkeypatch.setenv(name, value)
-    client = moto_server.client()
-    client.create_bucket(Bucket=BUCKET)
-    return client
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Migrate this process's SQLite metadata database once (dag.test() needs it)."""
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
-
-
-@pytest.fixture
-def dagbag(airflow_db: None) -> Any:
-    """The example DAGs, parsed afresh for each test (dag.test(run_conf=...) updates a DAG's params)."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(str(DAGS_FOLDER))
-
-
-def bucket_objects(client: Any) -> dict[str, dict[str, Any]]:
-    """Every object in the test bucket: key -> head_object answer plus ``Body`` bytes."""
-    objects = {}
-    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        answer = client.get_object(Bucket=BUCKET, Key=item["Key"])
-        answer["Body"] = answer["Body"].read()
-        objects[item["Key"]] = answer
-    return objects
-
-
-def return_values(run: Any, task_id: str) -> list[Any]:
-    """The XCom return values of a task in a finished run, ordered by map index."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.scalars(
-            select(XComModel).where(
-                XComModel.dag_id == run.dag_id,
-                XComModel.run_id == run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.key == "return_value",
-            )
-        ).all()
-        return [XComModel.deserialize_value(row) for row in sorted(rows, key=lambda row: row.map_index)]

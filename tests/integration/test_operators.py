@@ -18,9 +18,9 @@ from airflow_provider_openai_images.operators import (
 )
 from airflow_provider_openai_images.storage import S3Location, load_image_inputs
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
+from tests.imagefactory import picture
 
 from .conftest import BUCKET, bucket_objects
-from .imagefactory import picture
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 

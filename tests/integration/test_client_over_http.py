@@ -28,9 +28,8 @@ from airflow_provider_openai_images.exceptions import (
     OpenAIImagesValidationError,
 )
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
-
-from .conftest import SHARED_SPEC, Sleeps
-from .imagefactory import decode, picture, transparent_mask
+from tests.conftest import SHARED_SPEC, Sleeps
+from tests.imagefactory import decode, picture, transparent_mask
 
 MakeClient = Callable[..., ImagesClient]
 

@@ -26,9 +26,9 @@ from airflow_provider_openai_images.storage import download_image
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 from airflow_provider_openai_images.testing.s3_faults import S3Fault, S3FaultProxy
+from tests.imagefactory import decode, picture
 
 from .conftest import BUCKET, bucket_objects, return_values
-from .imagefactory import decode, picture
 
 SECRET = "sk-proj-FAULTSUITE-SECRET-0123456789abcdef"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))

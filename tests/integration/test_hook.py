@@ -11,8 +11,7 @@ from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
-
-from .imagefactory import decode, picture, transparent_mask
+from tests.imagefactory import decode, picture, transparent_mask
 
 
 def _connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: object) -> None:

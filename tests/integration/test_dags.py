@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
+from tests.conftest import EXAMPLE_DAGS_FOLDER
+from tests.imagefactory import decode
 
-from .conftest import BUCKET, EXAMPLE_DAGS_FOLDER, bucket_objects, return_values
-from .imagefactory import decode
+from .conftest import BUCKET, bucket_objects, return_values
 
 RECORD_FIELDS = {"s3_uri", "bucket", "key", "content_type", "width", "height", "sha256", "model", "revised_prompt"}
 EXAMPLE_DAGS = {

@@ -13,8 +13,7 @@ from PIL import Image, ImageDraw
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
-
-from .imagefactory import decode, encode, picture
+from tests.imagefactory import decode, encode, picture
 
 
 def _scene(width: int, height: int) -> Image.Image:
