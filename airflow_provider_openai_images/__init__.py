@@ -42,7 +42,14 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "OpenAI Images",
-                "python-modules": ["airflow_provider_openai_images.operators.images"],
+                "python-modules": [
+                    "airflow_provider_openai_images.operators.base",
+                    "airflow_provider_openai_images.operators.prompted",
+                    "airflow_provider_openai_images.operators.with_inputs",
+                    "airflow_provider_openai_images.operators.generate",
+                    "airflow_provider_openai_images.operators.edit",
+                    "airflow_provider_openai_images.operators.variation",
+                ],
             }
         ],
         "connection-types": [

@@ -83,7 +83,8 @@ def inputs_before_after() -> bytes:
 
     from airflow_provider_openai_images.core.requests import ImageFile
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
-    from airflow_provider_openai_images.imaging import contact_sheet, prepare_inputs
+    from airflow_provider_openai_images.imaging import contact_sheet
+    from airflow_provider_openai_images.preparation import prepare_inputs
     from airflow_provider_openai_images.testing.emulator import render_image
 
     def encode(image: Image.Image, image_format: str) -> bytes:

@@ -163,8 +163,8 @@ class ImagesClient:
         """
         request.validate()
         body = request.to_http_body()
-        url, params = self._url(f"images/{request.endpoint}", deployment=getattr(request, "model", None))
-        label = f"POST /images/{request.endpoint} model={getattr(request, 'model', None)}"
+        url, params = self._url(f"images/{request.endpoint}", deployment=request.model)
+        label = f"POST /images/{request.endpoint} model={request.model}"
 
         def parse(response: httpx.Response) -> ImagesResponse:
             return ImagesResponse.from_json(self._json(response), request_id=_request_id(response))

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar, Union
 
-from airflow_provider_openai_images.core.models import Endpoint, ModelRules, validate_parameters
+from typing_extensions import Self
+
+from airflow_provider_openai_images.core.models import (
+    DEFAULT_MODEL,
+    DEFAULT_VARIATION_MODEL,
+    Endpoint,
+    ModelRules,
+    validate_parameters,
+)
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 
 #: Per the spec, an edit takes at most 16 images whatever the model.
@@ -50,6 +59,10 @@ class ImageFile:
 
     def __repr__(self) -> str:
         return f"ImageFile({self.filename!r}, {self.content_type}, {len(self.content)} bytes)"
+
+    def part(self, field_name: str) -> tuple[str, tuple[str, bytes, str]]:
+        """This file as one multipart part named ``field_name``."""
+        return field_name, (self.filename, self.content, self.content_type)
 
     @classmethod
     def from_bytes(cls, content: bytes, filename: str | None = None, *, parameter: str = "image") -> ImageFile:
@@ -105,33 +118,100 @@ def _form_value(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
+def _integer_fields(request_type: type[Any]) -> frozenset[str]:
+    hints = typing.get_type_hints(request_type)
+    return frozenset(name for name, hint in hints.items() if int in typing.get_args(hint) or hint is int)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ImageRequest:
-    """Fields and behaviour shared by the three Images API requests."""
+    """The parameters every Images API request has; ``None`` means "not sent".
+
+    ``model`` is always sent: the spec's server-side default (``dall-e-2``) is retired at OpenAI.
+    ``extra_body`` passes parameters this release does not know yet.
+    """
 
     endpoint: ClassVar[Endpoint]
-    _file_fields: ClassVar[tuple[str, ...]] = ()
-    _has_prompt: ClassVar[bool] = True
+    #: fields holding uploads, sent as multipart parts rather than parameters
+    file_fields: ClassVar[tuple[str, ...]] = ()
+
+    model: str = DEFAULT_MODEL
+    n: int | None = None
+    size: str | None = None
+    response_format: str | None = None
+    user: str | None = None
+    extra_body: Mapping[str, Any] | None = None
+
+    @classmethod
+    def value_fields(cls) -> tuple[str, ...]:
+        """The fields that are not uploads: what an operator or a hook call sets by name."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name not in cls.file_fields)
+
+    @classmethod
+    def normalise(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Loosely typed values, as templates render them, made what this request's fields expect.
+
+        An empty string of an optional field means "not sent", ``None`` leaves a field at its default
+        (so it is dropped), and integer fields take the digits a template renders. A name that is not
+        a value field of this request is refused, naming the ones that are.
+        """
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        normalised: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in known or name in cls.file_fields:
+                allowed = ", ".join(cls.value_fields())
+                raise OpenAIImagesValidationError(name, value, f"a parameter of POST /images/{cls.endpoint}: {allowed}")
+            optional = known[name].default is not dataclasses.MISSING
+            if optional and value == "":
+                value = None
+            if name in _integer_fields(cls) and isinstance(value, str) and value.strip().isdigit():
+                value = int(value)
+            if value is not None or not optional:
+                normalised[name] = value
+        return normalised
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], **files: Any) -> Self:
+        """The request for ``values`` (see :meth:`normalise`) and ``files`` (the upload fields)."""
+        return cls(**cls.normalise(values), **files)
 
     def parameters(self) -> dict[str, Any]:
-        """The scalar parameters to send, in declaration order, ``None`` values left out."""
-        skipped = {*self._file_fields, "extra_body"}
+        """The parameters to send (uploads and ``extra_body`` aside), in declaration order, ``None`` left out."""
+        skipped = {*self.file_fields, "extra_body"}
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skipped}
         return {name: value for name, value in values.items() if value is not None}
 
-    @property
-    def extra(self) -> Mapping[str, Any]:
-        return getattr(self, "extra_body", None) or {}
-
     def validate(self) -> ModelRules | None:
         """Raise :class:`OpenAIImagesValidationError` for a request that cannot succeed."""
-        prompt = getattr(self, "prompt", None)
-        if self._has_prompt and (not isinstance(prompt, str) or not prompt.strip()):
-            raise OpenAIImagesValidationError("prompt", prompt, "a non-empty text")
-        return validate_parameters(getattr(self, "model"), self.endpoint, self.parameters())  # noqa: B009
+        return validate_parameters(self.model, self.endpoint, self.parameters())
 
-    def to_http_body(self) -> HTTPBody:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
+        """The multipart parts of the uploads; none for a JSON request."""
+        return []
+
+    def to_http_body(self) -> HTTPBody:
+        """JSON for a request without uploads, otherwise ``multipart/form-data``."""
+        values = {**self.parameters(), **(self.extra_body or {})}
+        parts = self.file_parts()
+        if not parts:
+            return HTTPBody(json=values)
+        return HTTPBody(data={name: _form_value(value) for name, value in values.items()}, files=parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptedImageRequest(ImageRequest):
+    """What generations and edits share: the prompt and the output options of GPT image models."""
+
+    prompt: str
+    quality: str | None = None
+    background: str | None = None
+    output_format: str | None = None
+    output_compression: int | None = None
+
+    def validate(self) -> ModelRules | None:
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise OpenAIImagesValidationError("prompt", self.prompt, "a non-empty text")
+        return super().validate()
 
 
 def _validate_uploads(parameter: str, files: Sequence[ImageFile], rules: ModelRules | None, model: str) -> None:
@@ -150,51 +230,26 @@ def _validate_uploads(parameter: str, files: Sequence[ImageFile], rules: ModelRu
             )
 
 
-@dataclass(frozen=True)
-class GenerateRequest(ImageRequest):
-    """``POST /images/generations`` (``CreateImageRequest``)."""
+@dataclass(frozen=True, kw_only=True)
+class GenerateRequest(PromptedImageRequest):
+    """``POST /images/generations`` as JSON (``CreateImageRequest``)."""
 
     endpoint: ClassVar[Endpoint] = "generations"
 
-    prompt: str
-    model: str
-    n: int | None = None
-    size: str | None = None
-    quality: str | None = None
     style: str | None = None
-    response_format: str | None = None
-    background: str | None = None
-    output_format: str | None = None
-    output_compression: int | None = None
     moderation: str | None = None
-    user: str | None = None
-    extra_body: Mapping[str, Any] | None = None
-
-    def to_http_body(self) -> HTTPBody:
-        return HTTPBody(json={**self.parameters(), **self.extra})
 
 
-@dataclass(frozen=True)
-class EditRequest(ImageRequest):
-    """``POST /images/edits`` as multipart (``CreateImageEditRequest``)."""
+@dataclass(frozen=True, kw_only=True)
+class EditRequest(PromptedImageRequest):
+    """``POST /images/edits`` as multipart (``CreateImageEditRequest``); several images go as ``image[]``."""
 
     endpoint: ClassVar[Endpoint] = "edits"
-    _file_fields: ClassVar[tuple[str, ...]] = ("images", "mask")
+    file_fields: ClassVar[tuple[str, ...]] = ("images", "mask")
 
     images: tuple[ImageFile, ...]
-    prompt: str
-    model: str
     mask: ImageFile | None = None
-    n: int | None = None
-    size: str | None = None
-    quality: str | None = None
-    response_format: str | None = None
-    background: str | None = None
-    output_format: str | None = None
-    output_compression: int | None = None
     input_fidelity: str | None = None
-    user: str | None = None
-    extra_body: Mapping[str, Any] | None = None
 
     def validate(self) -> ModelRules | None:
         rules = super().validate()
@@ -210,38 +265,26 @@ class EditRequest(ImageRequest):
             _validate_uploads("mask", [self.mask], rules, self.model)
         return rules
 
-    def to_http_body(self) -> HTTPBody:
+    def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
         image_field = "image" if len(self.images) == 1 else "image[]"
-        files = [(image_field, (image.filename, image.content, image.content_type)) for image in self.images]
-        if self.mask is not None:
-            files.append(("mask", (self.mask.filename, self.mask.content, self.mask.content_type)))
-        data = {name: _form_value(value) for name, value in {**self.parameters(), **self.extra}.items()}
-        return HTTPBody(data=data, files=files)
+        parts = [image.part(image_field) for image in self.images]
+        return parts + ([self.mask.part("mask")] if self.mask is not None else [])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VariationRequest(ImageRequest):
     """``POST /images/variations`` as multipart (``CreateImageVariationRequest``)."""
 
     endpoint: ClassVar[Endpoint] = "variations"
-    _file_fields: ClassVar[tuple[str, ...]] = ("image",)
-    _has_prompt: ClassVar[bool] = False
+    file_fields: ClassVar[tuple[str, ...]] = ("image",)
 
+    model: str = DEFAULT_VARIATION_MODEL
     image: ImageFile
-    model: str = "dall-e-2"
-    n: int | None = None
-    size: str | None = None
-    response_format: str | None = None
-    user: str | None = None
-    extra_body: Mapping[str, Any] | None = None
 
     def validate(self) -> ModelRules | None:
         rules = super().validate()
         _validate_uploads("image", [self.image], rules, self.model)
         return rules
 
-    def to_http_body(self) -> HTTPBody:
-        data = {name: _form_value(value) for name, value in {**self.parameters(), **self.extra}.items()}
-        return HTTPBody(
-            data=data, files=[("image", (self.image.filename, self.image.content, self.image.content_type))]
-        )
+    def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
+        return [self.image.part("image")]

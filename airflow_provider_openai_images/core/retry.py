@@ -93,8 +93,8 @@ class RetryPolicy:
         return isinstance(error, (OpenAIImagesConnectionError, OpenAIImagesResponseError))
 
     def delay_for(self, error: BaseException | None, retry_number: int) -> float:
-        """Seconds to wait before retry ``retry_number``: the server's ``Retry-After`` if any, else backoff."""
+        """Seconds to wait before retry ``retry_number`` of a retryable ``error``: the server's
+        ``Retry-After`` if it gave one (never beyond ``max_retry_after``: such errors are not retryable),
+        else backoff."""
         retry_after = error.retry_after if isinstance(error, OpenAIImagesAPIError) else None
-        if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
-            return float(retry_after)
-        return self.backoff(retry_number)
+        return self.backoff(retry_number) if retry_after is None else retry_after

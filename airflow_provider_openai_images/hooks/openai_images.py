@@ -10,28 +10,18 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_openai_images import CONN_TYPE, DEFAULT_CONN_ID
-from airflow_provider_openai_images.core.models import DEFAULT_MODEL, DEFAULT_VARIATION_MODEL
-from airflow_provider_openai_images.core.requests import (
-    EditRequest,
-    GenerateRequest,
-    ImageFile,
-    ImageRequest,
-    ImageSource,
-    VariationRequest,
-)
+from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.exceptions import OpenAIImagesError, OpenAIImagesValidationError
+from airflow_provider_openai_images.inputs import ImageInput, resolve_images, resolve_one
+from airflow_provider_openai_images.preparation import InputPreparation
 
 if TYPE_CHECKING:
+    import httpx
+
     from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
-    from airflow_provider_openai_images.core.responses import ImagesResponse
-    from airflow_provider_openai_images.imaging import Box, SquarePolicy
-
-
-def _as_image_files(image: ImageSource | Sequence[ImageSource], parameter: str) -> tuple[ImageFile, ...]:
-    if isinstance(image, Sequence) and not isinstance(image, (str, bytes, bytearray)):
-        return tuple(ImageFile.coerce(item, parameter=parameter) for item in image)
-    return (ImageFile.coerce(image, parameter=parameter),)
+    from airflow_provider_openai_images.core.responses import GeneratedImage, ImagesResponse
+    from airflow_provider_openai_images.preparation import Box, SquarePolicy
 
 
 class OpenAIImagesHook(BaseHook):
@@ -45,6 +35,8 @@ class OpenAIImagesHook(BaseHook):
 
     :param conn_id: the ``openai_images`` connection to use.
     :param retry_policy: full control over retries; ``max_retries`` alone overrides its count.
+    :param transport: an httpx transport for API calls and image downloads, e.g.
+        ``ImagesAPIEmulator().transport()`` in tests (default: plain HTTP).
     """
 
     conn_name_attr = "conn_id"
@@ -66,6 +58,7 @@ class OpenAIImagesHook(BaseHook):
         connect_timeout: float | None = None,
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -81,6 +74,7 @@ class OpenAIImagesHook(BaseHook):
             "max_retries": max_retries,
         }
         self._retry_policy = retry_policy
+        self._transport = transport
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -140,7 +134,7 @@ class OpenAIImagesHook(BaseHook):
     def _client(self) -> ImagesClient:
         from airflow_provider_openai_images.core.client import ImagesClient
 
-        return ImagesClient(self.settings, logger=self.log)
+        return ImagesClient(self.settings, transport=self._transport, logger=self.log)
 
     def close(self) -> None:
         """Close the HTTP connection pool, if one was opened."""
@@ -154,138 +148,73 @@ class OpenAIImagesHook(BaseHook):
         """Send a prepared request object (validated first, retried as the policy says)."""
         return self.get_conn().send(request, timeout=timeout)
 
-    def generate(
-        self,
-        prompt: str,
-        *,
-        model: str = DEFAULT_MODEL,
-        n: int | None = None,
-        size: str | None = None,
-        quality: str | None = None,
-        style: str | None = None,
-        response_format: str | None = None,
-        background: str | None = None,
-        output_format: str | None = None,
-        output_compression: int | None = None,
-        moderation: str | None = None,
-        user: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> ImagesResponse:
+    def generate(self, prompt: str, *, timeout: float | None = None, **parameters: Any) -> ImagesResponse:
         """Create images from a prompt (``POST /images/generations``).
 
-        Parameters left at ``None`` are not sent. ``extra_body`` passes parameters this release
-        does not know yet. Returns an :class:`ImagesResponse` whose ``data[i]`` holds ``b64_json`` or
-        ``url`` and ``revised_prompt``.
+        ``parameters`` are the fields of :class:`~airflow_provider_openai_images.core.requests.GenerateRequest`
+        (``model``, ``n``, ``size``, ``quality``, ``style``, ``background``, ``output_format``, ...); those
+        left out are not sent, but ``model`` always is. ``extra_body`` passes parameters this release does
+        not know yet. Returns an :class:`ImagesResponse` whose ``data[i]`` holds ``b64_json`` or ``url``
+        and ``revised_prompt``.
         """
-        request = GenerateRequest(
-            prompt=prompt,
-            model=model,
-            n=n,
-            size=size,
-            quality=quality,
-            style=style,
-            response_format=response_format,
-            background=background,
-            output_format=output_format,
-            output_compression=output_compression,
-            moderation=moderation,
-            user=user,
-            extra_body=extra_body,
-        )
-        return self.send(request, timeout=timeout)
+        return self.send(GenerateRequest.from_values({"prompt": prompt, **parameters}), timeout=timeout)
 
     def edit(
         self,
-        image: ImageSource | Sequence[ImageSource],
+        image: ImageInput | Sequence[ImageInput],
         prompt: str,
         *,
-        mask: ImageSource | None = None,
-        model: str = DEFAULT_MODEL,
-        n: int | None = None,
-        size: str | None = None,
-        quality: str | None = None,
-        response_format: str | None = None,
-        background: str | None = None,
-        output_format: str | None = None,
-        output_compression: int | None = None,
-        input_fidelity: str | None = None,
-        user: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
+        mask: ImageInput | None = None,
         prepare: bool = True,
         square_policy: SquarePolicy = "crop",
         mask_box: Box | Sequence[Box] | None = None,
+        timeout: float | None = None,
+        **parameters: Any,
     ) -> ImagesResponse:
         """Edit one image (or up to 16 for GPT image models) guided by a prompt (``POST /images/edits``).
 
-        ``image`` and ``mask`` are bytes, local paths, binary files or :class:`ImageFile`. With
-        ``prepare`` (default) they are made acceptable first (see
-        :func:`~airflow_provider_openai_images.imaging.prepare_inputs`): the mask may then be an RGBA
-        mask (transparent = edit), a black-and-white or greyscale painting (white = edit), or be drawn
-        from ``mask_box=(left, top, right, bottom)`` or a list of boxes.
+        ``image`` and ``mask`` are bytes, local paths, binary files or :class:`ImageFile` (see
+        :func:`~airflow_provider_openai_images.inputs.resolve_images`). With ``prepare`` (default) they
+        are made acceptable first (see :class:`~airflow_provider_openai_images.preparation.InputPreparation`):
+        the mask may then be an RGBA mask (transparent = edit), a black-and-white or greyscale painting
+        (white = edit), or be drawn from ``mask_box=(left, top, right, bottom)`` or a list of boxes.
+        ``parameters`` are the fields of :class:`~airflow_provider_openai_images.core.requests.EditRequest`.
         """
-        request = EditRequest(
-            images=_as_image_files(image, "image"),
-            prompt=prompt,
-            model=model,
-            mask=ImageFile.coerce(mask, parameter="mask") if mask is not None else None,
-            n=n,
-            size=size,
-            quality=quality,
-            response_format=response_format,
-            background=background,
-            output_format=output_format,
-            output_compression=output_compression,
-            input_fidelity=input_fidelity,
-            user=user,
-            extra_body=extra_body,
-        )
-        return self._send_prepared(request, prepare, square_policy, mask_box, timeout)
+        files = {
+            "images": tuple(resolve_images(image, parameter="image")),
+            "mask": resolve_one(mask, parameter="mask") if mask is not None else None,
+        }
+        request = EditRequest.from_values({"prompt": prompt, **parameters}, **files)
+        return self._send_prepared(request, InputPreparation(prepare, square_policy, mask_box), timeout)
 
     def create_variation(
         self,
-        image: ImageSource,
+        image: ImageInput,
         *,
-        model: str = DEFAULT_VARIATION_MODEL,
-        n: int | None = None,
-        size: str | None = None,
-        response_format: str | None = None,
-        user: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
         prepare: bool = True,
         square_policy: SquarePolicy = "crop",
+        timeout: float | None = None,
+        **parameters: Any,
     ) -> ImagesResponse:
         """Create variations of an image (``POST /images/variations``; dall-e-2 only).
 
         With ``prepare`` (default) any PNG, JPEG or WEBP is made the square PNG under 4 MB the endpoint
-        wants, squared by ``square_policy`` (``"crop"`` or ``"pad"``).
+        wants, squared by ``square_policy`` (``"crop"`` or ``"pad"``). ``parameters`` are the fields of
+        :class:`~airflow_provider_openai_images.core.requests.VariationRequest`.
         """
-        request = VariationRequest(
-            image=ImageFile.coerce(image, parameter="image"),
-            model=model,
-            n=n,
-            size=size,
-            response_format=response_format,
-            user=user,
-            extra_body=extra_body,
-        )
-        return self._send_prepared(request, prepare, square_policy, None, timeout)
+        request = VariationRequest.from_values(parameters, image=resolve_one(image, parameter="image"))
+        return self._send_prepared(request, InputPreparation(prepare, square_policy), timeout)
+
+    def image_bytes(self, image: GeneratedImage) -> bytes:
+        """The bytes of one answered image: decoded, or downloaded at once without the API key."""
+        from airflow_provider_openai_images.core.downloads import image_bytes
+
+        return image_bytes(image, allow_http=self.settings.allow_http_image_urls, transport=self._transport)
 
     def _send_prepared(
-        self,
-        request: ImageRequest,
-        prepare: bool,
-        square_policy: SquarePolicy,
-        mask_box: Box | Sequence[Box] | None,
-        timeout: float | None,
+        self, request: ImageRequest, preparation: InputPreparation, timeout: float | None
     ) -> ImagesResponse:
-        from airflow_provider_openai_images.imaging import normalise_boxes, prepare_request
-
-        request, report = prepare_request(
-            request, enabled=prepare, square_policy=square_policy, mask_boxes=normalise_boxes(mask_box)
-        )
+        request, report = preparation.apply(request)
         if report:
             self.log.info("Prepared inputs: %s", report)
         return self.send(request, timeout=timeout)

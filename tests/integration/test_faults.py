@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images import storage
+from airflow_provider_openai_images import s3 as s3_module
+from airflow_provider_openai_images.core.downloads import download_image
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
 from airflow_provider_openai_images.imaging import inspect_image
-from airflow_provider_openai_images.storage import download_image
+from airflow_provider_openai_images.keys import key_segment
+from airflow_provider_openai_images.spill import SpillDirectory
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 from airflow_provider_openai_images.testing.s3_faults import S3Fault, S3FaultProxy
@@ -55,7 +57,7 @@ def s3_proxy(moto_server: MotoS3Server, s3: Any, monkeypatch: pytest.MonkeyPatch
             "config_kwargs": {"retries": {"total_max_attempts": 1}},
         }
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-        monkeypatch.setattr(storage, "S3_WRITE_RETRY", RetryPolicy(max_retries=3, initial_delay=0.05, max_delay=0.2))
+        monkeypatch.setattr(s3_module, "S3_WRITE_RETRY", RetryPolicy(max_retries=3, initial_delay=0.05, max_delay=0.2))
         yield proxy
 
 
@@ -222,8 +224,8 @@ def test_on_another_worker_a_retry_pays_only_for_the_images_that_did_not_land(
     s3_proxy.inject(S3Fault.slow_down(times=1000, after=2))
     run = _run(dagbag, "fault_injection_single")
     assert run.state == "failed"
-    prefix = f"openai-images/fault_injection_single/{storage.key_segment(run.run_id)}/generate"
-    spill = storage.SpillDirectory(BUCKET, prefix)
+    prefix = f"openai-images/fault_injection_single/{key_segment(run.run_id)}/generate"
+    spill = SpillDirectory(BUCKET, prefix)
     assert len(spill.load()) == 1
     shutil.rmtree(spill.path)  # another worker has no local copy
     s3_proxy.reset()

@@ -1,0 +1,293 @@
+"""``BaseOpenAIImagesOperator``: what every operator of this provider shares.
+
+It owns the connections, the landing path and the parameters of every Images API request. A
+subclass declares only its own arguments and the request type it sends (``request_type``); the
+request is built from the operator's fields in one generic step. ``execute`` runs three phases:
+recover what an earlier try landed, request what is missing, land the answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_openai_images import DEFAULT_CONN_ID
+from airflow_provider_openai_images.core.requests import ImageRequest
+from airflow_provider_openai_images.exceptions import (
+    OpenAIImagesContentPolicyError,
+    OpenAIImagesError,
+    OpenAIImagesValidationError,
+)
+from airflow_provider_openai_images.keys import task_instance_prefix
+from airflow_provider_openai_images.landing import ImageLander, PaidImage
+from airflow_provider_openai_images.operators.failures import (
+    CONTENT_POLICY_ACTIONS,
+    ContentPolicyAction,
+    bad_input_fails_at_once,
+    content_policy_outcome,
+    task_failure,
+)
+from airflow_provider_openai_images.records import ImageRecord, PreparationReport, Provenance, TaskInstanceInfo
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk import Context
+
+    from airflow_provider_openai_images.core.responses import ImagesResponse
+    from airflow_provider_openai_images.hooks import OpenAIImagesHook
+
+#: Template fields of every operator of this provider.
+BASE_TEMPLATE_FIELDS = (
+    "conn_id",
+    "aws_conn_id",
+    "s3_bucket",
+    "s3_key_prefix",
+    "model",
+    "n",
+    "size",
+    "response_format",
+    "user",
+    "extra_body",
+)
+
+
+def images_template_fields(*template_fields: str) -> tuple[str, ...]:
+    """An operator's template fields: ``template_fields`` plus those every operator of this provider has."""
+    return tuple(sorted({*BASE_TEMPLATE_FIELDS, *template_fields}))
+
+
+class BaseOpenAIImagesOperator(BaseOperator):
+    """What every operator of this provider shares: connections, landing, idempotent retries.
+
+    :param conn_id: the ``openai_images`` connection (templated).
+    :param aws_conn_id: the AWS connection used by ``S3Hook`` (templated).
+    :param s3_bucket: where images land.
+    :param s3_key_prefix: key prefix (templated); the task id and, for mapped tasks, the map index are
+        appended so that every task instance owns its own prefix. Default:
+        ``openai-images/{dag_id}/{run_id}``.
+    :param overwrite: generate again even if an earlier try of this task instance landed its images.
+    :param on_content_policy_violation: what a safety-system rejection does: ``"fail"`` (default) fails
+        without retries; ``"skip"`` skips the task; ``"record"`` returns a record with
+        ``"status": "rejected"`` and succeeds, so one rejected prompt in a mapped run of hundreds does not
+        stop its downstream tasks.
+    :param model: the model; default: the request type's (``gpt-image-1.5``, ``dall-e-2`` for variations).
+    :param n: how many images (templated numbers are accepted).
+    :param size: ``WIDTHxHEIGHT`` or ``auto``, as the model allows.
+    :param response_format: ``url`` or ``b64_json`` (DALL-E only; GPT image models always answer base64).
+    :param user: an end-user id for OpenAI's abuse monitoring.
+    :param extra_body: parameters this release does not know yet, sent as they are.
+
+    Parameters left at ``None`` (or rendered empty) are not sent.
+    """
+
+    template_fields: Sequence[str] = images_template_fields()
+    template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "extra_body": "json"}
+    ui_color = "#d9f2e9"
+    #: the request this operator sends; its value fields are read from the operator's attributes
+    request_type: ClassVar[type[ImageRequest]]
+
+    def __init__(
+        self,
+        *,
+        conn_id: str = DEFAULT_CONN_ID,
+        aws_conn_id: str | None = "aws_default",
+        s3_bucket: str,
+        s3_key_prefix: str | None = None,
+        overwrite: bool = False,
+        on_content_policy_violation: ContentPolicyAction = "fail",
+        model: str | None = None,
+        n: int | str | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if on_content_policy_violation not in CONTENT_POLICY_ACTIONS:
+            raise ValueError(
+                f"on_content_policy_violation={on_content_policy_violation!r}: allowed 'fail', 'skip' or 'record'"
+            )
+        self.conn_id = conn_id
+        self.aws_conn_id = aws_conn_id
+        self.s3_bucket = s3_bucket
+        self.s3_key_prefix = s3_key_prefix
+        self.overwrite = overwrite
+        self.on_content_policy_violation = on_content_policy_violation
+        self.model = model
+        self.n = n
+        self.size = size
+        self.response_format = response_format
+        self.user = user
+        self.extra_body = extra_body
+
+    @cached_property
+    def hook(self) -> OpenAIImagesHook:
+        """The Images API hook for ``conn_id``."""
+        from airflow_provider_openai_images.hooks import OpenAIImagesHook
+
+        return OpenAIImagesHook(conn_id=self.conn_id)
+
+    @cached_property
+    def s3_hook(self) -> S3Hook:
+        """The S3Hook for ``aws_conn_id``: one boto client for landing and every S3 input."""
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        return S3Hook(aws_conn_id=self.aws_conn_id)
+
+    # -- what subclasses with input images provide -------------------------------------------------
+
+    def load_inputs(self) -> dict[str, Any]:
+        """The request's upload fields, fetched before anything is paid for (none for generations)."""
+        return {}
+
+    def prepare_inputs(self, request: ImageRequest) -> tuple[ImageRequest, PreparationReport | None]:
+        """The request with its inputs prepared, and what preparation did (``None``: no inputs)."""
+        return request, None
+
+    def describe_inputs(self) -> list[str]:
+        """Where the input images came from, for provenance."""
+        return []
+
+    # -- the three phases ----------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> list[ImageRecord]:
+        with bad_input_fails_at_once():
+            values = self.request_type.normalise(self.request_values())
+            wanted = _image_count(values.get("n"))
+        lander = ImageLander(self.s3_hook, self.s3_bucket, self.key_prefix(context))
+        landed = {} if self.overwrite else self.recover_landed(lander, wanted)
+        missing = [index for index in range(wanted) if index not in landed]
+        if missing:
+            request, prepared = self.request_for(values, len(missing))
+            try:
+                response = self.send(request)
+            except OpenAIImagesContentPolicyError as error:
+                action = self.on_content_policy_violation
+                self.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, error)
+                return _in_order(landed) + content_policy_outcome(error, action=action, model=request.model)
+            provenance = self.provenance(request, response, prepared, context)
+            landed |= self.land_answer(lander, missing, response, provenance)
+        return _in_order(landed)
+
+    def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
+        """Images an earlier try of this task instance landed, and those it paid for but kept on this worker."""
+        landed = lander.already_landed(wanted)
+        if landed:
+            self.log.info(
+                "%d of %d images already landed under s3://%s/%s by an earlier try: not paying for them again",
+                len(landed),
+                wanted,
+                lander.bucket,
+                lander.prefix,
+            )
+        kept = lander.kept_images(wanted, landed)
+        if kept:
+            self.log.info("Landing %d paid images an earlier try could not write to S3", len(kept))
+            landed |= self._land(lander, kept)
+        return landed
+
+    def request_for(self, values: Mapping[str, Any], count: int) -> tuple[ImageRequest, PreparationReport | None]:
+        """The validated request for ``count`` images, inputs loaded and prepared; nothing is sent yet."""
+        with bad_input_fails_at_once():
+            request = self.request_type.from_values({**values, "n": count}, **self.load_inputs())
+            request, prepared = self.prepare_inputs(request)
+            request.validate()
+        return request, prepared
+
+    def send(self, request: ImageRequest) -> ImagesResponse:
+        """Send ``request``; a failure the client gave up on fails the try, saying what a retry will do."""
+        try:
+            return self.hook.send(request)
+        except OpenAIImagesContentPolicyError:
+            raise
+        except OpenAIImagesError as error:
+            raise task_failure(error, max_retry_after=self.hook.settings.retry.max_retry_after) from error
+        finally:
+            self.hook.close()
+
+    def land_answer(
+        self, lander: ImageLander, missing: list[int], response: ImagesResponse, provenance: Provenance
+    ) -> dict[int, ImageRecord]:
+        """Land each answered image at the next missing index, the moment it is fetched."""
+        if len(response.data) != len(missing):
+            self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
+        paid = [
+            PaidImage(
+                index,
+                functools.partial(self.hook.image_bytes, image),
+                {
+                    **provenance,
+                    "revised_prompt": image.revised_prompt,
+                    "source": "b64_json" if image.b64_json else "url",
+                },
+            )
+            for index, image in zip(missing, response.data, strict=False)
+        ]
+        return self._land(lander, paid)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def request_values(self) -> dict[str, Any]:
+        """The request's value fields, read from this operator's attributes of the same names."""
+        return {name: getattr(self, name) for name in self.request_type.value_fields()}
+
+    def key_prefix(self, context: Context) -> str:
+        """The prefix this task instance owns: the same across tries of the same task instance."""
+        return task_instance_prefix(
+            self.s3_key_prefix,
+            dag_id=context["dag"].dag_id,
+            run_id=context["run_id"],
+            task_id=self.task_id,
+            map_index=getattr(context["ti"], "map_index", -1),
+        )
+
+    def provenance(
+        self, request: ImageRequest, response: ImagesResponse, prepared: PreparationReport | None, context: Context
+    ) -> Provenance:
+        """What the sidecar of each image of ``response`` says about how it came to be."""
+        parameters = request.parameters()
+        task: TaskInstanceInfo = {
+            "dag_id": context["dag"].dag_id,
+            "run_id": context["run_id"],
+            "task_id": self.task_id,
+            "map_index": getattr(context["ti"], "map_index", -1),
+            "try_number": getattr(context["ti"], "try_number", None),
+        }
+        provenance: Provenance = {
+            "model": request.model,
+            "prompt": parameters.pop("prompt", None),
+            "request_id": response.request_id,
+            "created": response.created,
+            "parameters": parameters,
+            "usage": dataclasses.asdict(response.usage) if response.usage else None,
+            "inputs": self.describe_inputs(),
+            "task": task,
+        }
+        if prepared is not None:
+            provenance["prepared"] = prepared
+        return provenance
+
+    def _land(self, lander: ImageLander, images: list[PaidImage]) -> dict[int, ImageRecord]:
+        report = lander.land_each(images)
+        if report.problems:
+            raise AirflowException(report.failure_message())
+        return report.landed
+
+
+def _image_count(n: Any) -> int:
+    if n is None:
+        return 1
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise OpenAIImagesValidationError("n", n, "an integer from 1 to 10")
+    return n
+
+
+def _in_order(records: dict[int, ImageRecord]) -> list[ImageRecord]:
+    return [records[index] for index in sorted(records)]

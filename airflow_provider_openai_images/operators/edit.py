@@ -1,0 +1,67 @@
+"""``OpenAIEditImageOperator``: images edited from a prompt, optionally inside a mask, landed in S3."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_openai_images.core.requests import EditRequest, ImageRequest
+from airflow_provider_openai_images.inputs import ImageInput, describe_sources, resolve_images, resolve_one
+from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.prompted import BaseOpenAIPromptedImagesOperator
+from airflow_provider_openai_images.operators.with_inputs import BaseOpenAIImagesInputOperator
+from airflow_provider_openai_images.preparation import InputPreparation
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.preparation import Box
+
+
+class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIPromptedImagesOperator):
+    """Edit images guided by a prompt, optionally inside a mask, and land the results in S3 (``POST /images/edits``).
+
+    Several ``image`` inputs are for GPT image models (up to 16).
+
+    :param mask: what ``image`` accepts, resolving to one image (templated): an RGBA PNG (transparent =
+        edit), or a black-and-white or greyscale painting (white = edit). It always gets the first
+        image's final geometry.
+    :param mask_box: instead of ``mask``, ``(left, top, right, bottom)`` or a list of boxes, in the
+        source image's pixels.
+    :param input_fidelity: ``high`` or ``low`` (GPT image models that take it).
+
+    The other arguments are those of :class:`BaseOpenAIImagesInputOperator`,
+    :class:`BaseOpenAIPromptedImagesOperator` and
+    :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
+    """
+
+    template_fields: Sequence[str] = images_template_fields(
+        *BaseOpenAIImagesInputOperator.template_fields,
+        *BaseOpenAIPromptedImagesOperator.template_fields,
+        "mask",
+        "input_fidelity",
+    )
+    request_type: ClassVar[type[ImageRequest]] = EditRequest
+
+    def __init__(
+        self,
+        *,
+        mask: ImageInput | None = None,
+        mask_box: Box | Sequence[Box] | None = None,
+        input_fidelity: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.mask = mask
+        self.mask_box = mask_box
+        self.input_fidelity = input_fidelity
+
+    def input_preparation(self) -> InputPreparation:
+        return InputPreparation(self.prepare, self.square_policy, self.mask_box)
+
+    def load_inputs(self) -> dict[str, Any]:
+        images = resolve_images(self.image, parameter="image", read_s3=self.read_s3)
+        mask = resolve_one(self.mask, parameter="mask", read_s3=self.read_s3) if self.mask else None
+        return {"images": tuple(images), "mask": mask}
+
+    def describe_inputs(self) -> list[str]:
+        masks = [f"mask: {source}" for source in describe_sources(self.mask)] if self.mask else []
+        return super().describe_inputs() + masks

@@ -1,0 +1,33 @@
+"""``OpenAIGenerateImageOperator``: images from a prompt, landed in S3."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from airflow_provider_openai_images.core.requests import GenerateRequest, ImageRequest
+from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.prompted import BaseOpenAIPromptedImagesOperator
+
+
+class OpenAIGenerateImageOperator(BaseOpenAIPromptedImagesOperator):
+    """Generate images from a prompt and land them in S3 (``POST /images/generations``).
+
+    Returns one :class:`~airflow_provider_openai_images.records.ImageRecord` per image.
+
+    :param style: ``vivid`` or ``natural`` (dall-e-3).
+    :param moderation: ``low`` or ``auto`` (GPT image models).
+
+    The other arguments are those of :class:`BaseOpenAIPromptedImagesOperator` and
+    :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
+    """
+
+    template_fields: Sequence[str] = images_template_fields(
+        *BaseOpenAIPromptedImagesOperator.template_fields, "style", "moderation"
+    )
+    request_type: ClassVar[type[ImageRequest]] = GenerateRequest
+
+    def __init__(self, *, style: str | None = None, moderation: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.style = style
+        self.moderation = moderation

@@ -1,0 +1,116 @@
+"""The JSON contracts: the XCom record of each image, and the provenance in its S3 sidecar.
+
+A record is what downstream tasks receive, so it is small and never holds image bytes or the prompt;
+the sidecar ``{i:03d}.json`` beside each image holds the record and its provenance (prompt bounded
+to :data:`MAX_SIDECAR_PROMPT` characters, parameters, usage, request id, task instance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from typing_extensions import NotRequired, TypedDict
+
+#: Longest prompt kept in a sidecar; the record itself never holds the prompt.
+MAX_SIDECAR_PROMPT = 4000
+
+ImageStatus = Literal["landed", "rejected"]
+#: What input preparation did, e.g. ``{"image": {"cropped": true}, "mask": {"mask_from": "alpha"}}``.
+PreparationReport = dict[str, Any]
+
+
+class ImageRecord(TypedDict):
+    """One image of an operator's XCom return value: where it landed and what it is."""
+
+    s3_uri: str | None
+    """``s3://bucket/key`` of the image; ``None`` when it was rejected."""
+    bucket: NotRequired[str]
+    """The bucket of ``s3_uri``."""
+    key: NotRequired[str]
+    """The key of ``s3_uri``: ``{prefix}/{index:03d}.{ext}``."""
+    content_type: NotRequired[str]
+    """MIME type read from the decoded bytes: ``image/png``, ``image/jpeg`` or ``image/webp``."""
+    width: NotRequired[int]
+    """Width in pixels, from the decoded bytes."""
+    height: NotRequired[int]
+    """Height in pixels, from the decoded bytes."""
+    size_bytes: NotRequired[int]
+    """Size of the S3 object."""
+    sha256: NotRequired[str]
+    """Hex SHA-256 digest of the S3 object."""
+    model: str | None
+    """The model asked for."""
+    revised_prompt: NotRequired[str | None]
+    """The prompt the model actually used (dall-e-3), ``None`` when the API gave none."""
+    request_id: str | None
+    """The API's ``x-request-id`` of the answer (or of the rejection)."""
+    index: NotRequired[int]
+    """Index of the image within its task instance."""
+    metadata_uri: NotRequired[str]
+    """``s3://`` URI of the provenance sidecar ``{index:03d}.json``."""
+    status: ImageStatus
+    """``landed``, or ``rejected`` for a safety rejection recorded with ``on_content_policy_violation="record"``."""
+    prepared: NotRequired[PreparationReport]
+    """Edits and variations only: what input preparation did."""
+    code: NotRequired[str | None]
+    """Rejected only: the API's error code (``content_policy_violation``, ``moderation_blocked``, ...)."""
+    message: NotRequired[str]
+    """Rejected only: the API's explanation."""
+
+
+class TaskInstanceInfo(TypedDict):
+    """Which task instance, and which try of it, produced an image."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int | None
+
+
+class Provenance(TypedDict):
+    """How an image came to be, kept in its sidecar (and in the worker-local spill)."""
+
+    model: str | None
+    prompt: str | None
+    request_id: str | None
+    created: int
+    parameters: dict[str, Any]
+    usage: dict[str, Any] | None
+    inputs: list[str]
+    task: TaskInstanceInfo
+    prepared: NotRequired[PreparationReport]
+    revised_prompt: NotRequired[str | None]
+    source: NotRequired[Literal["b64_json", "url"]]
+    prompt_truncated_from: NotRequired[int]
+
+
+class Sidecar(TypedDict):
+    """The JSON object stored at ``metadata_uri``."""
+
+    record: ImageRecord
+    provenance: Provenance
+
+
+def rejected_record(*, model: str | None, code: str | None, message: str, request_id: str | None) -> ImageRecord:
+    """The record that stands for images the safety system refused to make."""
+    return {
+        "status": "rejected",
+        "s3_uri": None,
+        "model": model,
+        "code": code,
+        "message": message,
+        "request_id": request_id,
+    }
+
+
+def bounded(provenance: Mapping[str, Any]) -> Provenance:
+    """``provenance`` with its prompt cut to :data:`MAX_SIDECAR_PROMPT` characters (and the cut said)."""
+    kept: Any = dict(provenance)
+    prompt = kept.get("prompt")
+    if isinstance(prompt, str) and len(prompt) > MAX_SIDECAR_PROMPT:
+        kept["prompt"] = prompt[:MAX_SIDECAR_PROMPT]
+        kept["prompt_truncated_from"] = len(prompt)
+    result: Provenance = kept
+    return result
