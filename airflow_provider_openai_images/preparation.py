@@ -317,7 +317,7 @@ class InputPreparation:
         """
         if isinstance(request, EditRequest):
             images, mask = request.images, request.mask
-        elif isinstance(request, VariationRequest):
+        elif isinstance(request, VariationRequest) and request.image is not None:
             images, mask = (request.image,), None
         else:
             return request, {}

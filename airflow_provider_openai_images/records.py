@@ -5,8 +5,8 @@ the sidecar ``{i:03d}.json`` beside each image holds the record and its provenan
 to :data:`MAX_SIDECAR_PROMPT` characters, parameters, usage, request id, task instance).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: TypedDict reads ``NotRequired`` from evaluated
+# annotations, and would take every key of a string-annotated class as required.
 from collections.abc import Mapping
 from typing import Any, Literal
 

@@ -1,7 +1,9 @@
 """On-demand generation from the Airflow UI: press Trigger, fill in the form, get S3 URIs back.
 
 The ``params`` below give the trigger form its fields, defaults, choices and limits; the task's
-return value (one record per image, with ``s3_uri``) shows in the XCom tab.
+return value (one record per image, with ``s3_uri``) shows in the XCom tab. Images land under
+``on-demand/{run id}``, the run id made a safe key segment by the ``key_segment`` filter (a manual
+run id holds ``:`` and ``+``, which some S3 tools and URLs mishandle).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param
 
+from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.operators import OpenAIGenerateImageOperator
 
 with DAG(
@@ -20,6 +23,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["openai-images", "example"],
+    user_defined_filters={"key_segment": key_segment},
     # Transient API faults are retried by the client; these retries are for longer outages. Bad
     # input (an impossible size for the model, say) fails at once without using them.
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
@@ -65,5 +69,5 @@ with DAG(
         quality="{{ params.quality }}",
         n="{{ params.n }}",
         s3_bucket="{{ params.bucket }}",
-        s3_key_prefix="on-demand/{{ run_id }}",
+        s3_key_prefix="on-demand/{{ run_id | key_segment }}",
     )

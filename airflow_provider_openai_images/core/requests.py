@@ -183,7 +183,16 @@ class ImageRequest:
 
     def validate(self) -> ModelRules | None:
         """Raise :class:`OpenAIImagesValidationError` for a request that cannot succeed."""
+        rules = self.check_parameters()
+        self.check_uploads(rules)
+        return rules
+
+    def check_parameters(self) -> ModelRules | None:
+        """The checks that need no upload (so they can run before inputs are fetched); returns the model's rules."""
         return validate_parameters(self.model, self.endpoint, self.parameters())
+
+    def check_uploads(self, rules: ModelRules | None) -> None:
+        """The checks of the uploads against the model's ``rules`` (none for a request without uploads)."""
 
     def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
         """The multipart parts of the uploads; none for a JSON request."""
@@ -208,10 +217,10 @@ class PromptedImageRequest(ImageRequest):
     output_format: str | None = None
     output_compression: int | None = None
 
-    def validate(self) -> ModelRules | None:
+    def check_parameters(self) -> ModelRules | None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise OpenAIImagesValidationError("prompt", self.prompt, "a non-empty text")
-        return super().validate()
+        return super().check_parameters()
 
 
 def _validate_uploads(parameter: str, files: Sequence[ImageFile], rules: ModelRules | None, model: str) -> None:
@@ -247,12 +256,11 @@ class EditRequest(PromptedImageRequest):
     endpoint: ClassVar[Endpoint] = "edits"
     file_fields: ClassVar[tuple[str, ...]] = ("images", "mask")
 
-    images: tuple[ImageFile, ...]
+    images: tuple[ImageFile, ...] = ()
     mask: ImageFile | None = None
     input_fidelity: str | None = None
 
-    def validate(self) -> ModelRules | None:
-        rules = super().validate()
+    def check_uploads(self, rules: ModelRules | None) -> None:
         most = rules.max_input_images if rules else MAX_EDIT_IMAGES
         if not 1 <= len(self.images) <= most:
             raise OpenAIImagesValidationError(
@@ -263,7 +271,6 @@ class EditRequest(PromptedImageRequest):
             if self.mask.content_type != "image/png":
                 raise OpenAIImagesValidationError("mask", self.mask.filename, "a PNG image with an alpha channel")
             _validate_uploads("mask", [self.mask], rules, self.model)
-        return rules
 
     def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
         image_field = "image" if len(self.images) == 1 else "image[]"
@@ -279,12 +286,12 @@ class VariationRequest(ImageRequest):
     file_fields: ClassVar[tuple[str, ...]] = ("image",)
 
     model: str = DEFAULT_VARIATION_MODEL
-    image: ImageFile
+    image: ImageFile | None = None
 
-    def validate(self) -> ModelRules | None:
-        rules = super().validate()
+    def check_uploads(self, rules: ModelRules | None) -> None:
+        if self.image is None:
+            raise OpenAIImagesValidationError("image", None, "one image")
         _validate_uploads("image", [self.image], rules, self.model)
-        return rules
 
     def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
-        return [self.image.part("image")]
+        return [self.image.part("image")] if self.image is not None else []

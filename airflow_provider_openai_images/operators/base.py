@@ -19,11 +19,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
 from airflow_provider_openai_images.core.requests import ImageRequest
-from airflow_provider_openai_images.exceptions import (
-    OpenAIImagesContentPolicyError,
-    OpenAIImagesError,
-    OpenAIImagesValidationError,
-)
+from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
 from airflow_provider_openai_images.keys import task_instance_prefix
 from airflow_provider_openai_images.landing import ImageLander, PaidImage
 from airflow_provider_openai_images.operators.failures import (
@@ -160,7 +156,8 @@ class BaseOpenAIImagesOperator(BaseOperator):
     def execute(self, context: Context) -> list[ImageRecord]:
         with bad_input_fails_at_once():
             values = self.request_type.normalise(self.request_values())
-            wanted = _image_count(values.get("n"))
+            self.request_type.from_values(values).check_parameters()
+        wanted = values.get("n") or 1
         lander = ImageLander(self.s3_hook, self.s3_bucket, self.key_prefix(context))
         landed = {} if self.overwrite else self.recover_landed(lander, wanted)
         missing = [index for index in range(wanted) if index not in landed]
@@ -279,14 +276,6 @@ class BaseOpenAIImagesOperator(BaseOperator):
         if report.problems:
             raise AirflowException(report.failure_message())
         return report.landed
-
-
-def _image_count(n: Any) -> int:
-    if n is None:
-        return 1
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise OpenAIImagesValidationError("n", n, "an integer from 1 to 10")
-    return n
 
 
 def _in_order(records: dict[int, ImageRecord]) -> list[ImageRecord]:

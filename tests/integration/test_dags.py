@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.conftest import EXAMPLE_DAGS_FOLDER
 from tests.imagefactory import decode
@@ -141,6 +142,9 @@ def test_on_demand_dag_runs_with_the_trigger_form_values(
     assert (record["width"], record["height"], record["model"]) == (1024, 1792, "dall-e-3")
     assert record["revised_prompt"]
     assert "red kite" in record["revised_prompt"]
+    assert ":" in run.run_id
+    assert record["key"] == f"on-demand/{key_segment(run.run_id)}/generate/000.png"
+    assert not set(record["key"]) & set(":+ "), "a safe key, whatever the run id holds"
     assert images_api_emulator.requests_to("generations")[0].json == {
         "prompt": "A red kite over the sea", "model": "dall-e-3", "n": 1, "size": "1024x1792", "quality": "hd"
     }  # fmt: skip
@@ -168,13 +172,14 @@ def test_an_impossible_form_value_fails_before_any_paid_call(
 
 
 def test_an_expired_url_fails_clearly_and_leaves_no_object(
-    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any, capfd: pytest.CaptureFixture[str]
+    dagbag: Any,
+    images_api_emulator: ImagesAPIEmulator,
+    s3: Any,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    images_api_emulator.url_ttl = -1
-    try:
-        run = dagbag.dags["openai_images_variations_ab_test"].test()
-    finally:
-        images_api_emulator.url_ttl = 3600
+    monkeypatch.setattr(images_api_emulator, "url_ttl", -1)
+    run = dagbag.dags["openai_images_variations_ab_test"].test()
     assert run.state == "failed"
     assert "expired" in capfd.readouterr().out
     assert images_api_emulator.downloads[0].status == 403
