@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit integration bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# In-process tests, no network sockets: seconds.
 unit: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS)
+	$(PY) -m pytest tests/unit
 
-test: lint typecheck unit
+# The emulator over HTTP, moto's S3 server, the Airflow CLI and DAG runs.
+integration: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/integration
+
+test: lint typecheck
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/import_time.py

@@ -151,7 +151,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         """Where the input images came from, for provenance."""
         return []
 
-    # -- the three phases ----------------------------------------------------------------------------
+    # -- the phases ----------------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[ImageRecord]:
         with bad_input_fails_at_once():
@@ -161,16 +161,14 @@ class BaseOpenAIImagesOperator(BaseOperator):
         lander = ImageLander(self.s3_hook, self.s3_bucket, self.key_prefix(context))
         landed = {} if self.overwrite else self.recover_landed(lander, wanted)
         missing = [index for index in range(wanted) if index not in landed]
-        if missing:
-            request, prepared = self.request_for(values, len(missing))
-            try:
-                response = self.send(request)
-            except OpenAIImagesContentPolicyError as error:
-                action = self.on_content_policy_violation
-                self.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, error)
-                return _in_order(landed) + content_policy_outcome(error, action=action, model=request.model)
-            provenance = self.provenance(request, response, prepared, context)
-            landed |= self.land_answer(lander, missing, response, provenance)
+        if not missing:
+            return _in_order(landed)
+        request, prepared = self.request_for(values, len(missing))
+        try:
+            response = self.send(request)
+        except OpenAIImagesContentPolicyError as error:
+            return _in_order(landed) + self.rejected(error, request)
+        landed |= self.land_answer(lander, missing, response, self.provenance(request, response, prepared, context))
         return _in_order(landed)
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
@@ -208,6 +206,12 @@ class BaseOpenAIImagesOperator(BaseOperator):
             raise task_failure(error, max_retry_after=self.hook.settings.retry.max_retry_after) from error
         finally:
             self.hook.close()
+
+    def rejected(self, error: OpenAIImagesContentPolicyError, request: ImageRequest) -> list[ImageRecord]:
+        """A safety rejection: fail without retries, skip, or record it, as ``on_content_policy_violation`` says."""
+        action = self.on_content_policy_violation
+        self.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, error)
+        return content_policy_outcome(error, action=action, model=request.model)
 
     def land_answer(
         self, lander: ImageLander, missing: list[int], response: ImagesResponse, provenance: Provenance

@@ -110,3 +110,15 @@ def test_each_operator_templates_its_own_inputs_and_prompt() -> None:
 def test_a_bad_content_policy_action_is_refused_when_the_dag_is_parsed() -> None:
     with pytest.raises(ValueError, match="allowed 'fail', 'skip' or 'record'"):
         OpenAIGenerateImageOperator(task_id="g", s3_bucket="b", prompt="p", on_content_policy_violation="ignore")  # type: ignore[arg-type]
+
+
+def test_the_readme_lists_each_class_with_exactly_its_own_arguments() -> None:
+    import re
+
+    from tests.conftest import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    for cls in CLASSES:
+        (row,) = re.findall(rf"^\| `{cls.__name__}`[^|]*\|([^\n]*)\|$", readme, flags=re.MULTILINE)
+        documented = set(re.findall(r"`(\w+)`(?: \([^)]*\))?(?:,|$| )", row))
+        assert documented == own_arguments(cls), cls.__name__
