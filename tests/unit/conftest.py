@@ -7,9 +7,18 @@ from collections.abc import Iterator
 import pytest
 import pytest_socket
 
+from airflow_provider_openai_images.testing import ImagesAPIEmulator
+
 
 @pytest.fixture(autouse=True)
 def _no_network_sockets() -> Iterator[None]:
     pytest_socket.disable_socket(allow_unix_socket=True)
     yield
     pytest_socket.enable_socket()
+
+
+@pytest.fixture
+def emulator(images_api_emulator_in_process: ImagesAPIEmulator) -> ImagesAPIEmulator:
+    """The Images API emulator answering in-process through ``emulator.transport()``, no server started;
+    ``openai_images_default`` points at its in-process address."""
+    return images_api_emulator_in_process

@@ -73,11 +73,11 @@ def _painted_mask(size: tuple[int, int]) -> bytes:
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_dall_e_variation_always_gets_a_square_png_under_4mb_of_the_asked_size(
-    source: str, images_api_emulator: ImagesAPIEmulator
+    source: str, emulator: ImagesAPIEmulator
 ) -> None:
     content, _ = SOURCES[source]()
-    OpenAIImagesHook().create_variation(content, size="256x256", response_format="b64_json")
-    (request,) = images_api_emulator.requests_to("variations")
+    OpenAIImagesHook(transport=emulator.transport()).create_variation(content, size="256x256", response_format="b64_json")
+    (request,) = emulator.requests_to("variations")
     upload = request.files[0]
     received = decode(upload.content)
     assert (upload.content_type, received.format, received.size) == ("image/png", "PNG", (256, 256))
@@ -87,14 +87,14 @@ def test_dall_e_variation_always_gets_a_square_png_under_4mb_of_the_asked_size(
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("square_policy", ["crop", "pad"])
 def test_dall_e_edit_gets_image_and_mask_that_match_and_the_mask_follows_the_image(
-    source: str, square_policy: str, images_api_emulator: ImagesAPIEmulator
+    source: str, square_policy: str, emulator: ImagesAPIEmulator
 ) -> None:
     content, upright = SOURCES[source]()
-    OpenAIImagesHook().edit(
+    OpenAIImagesHook(transport=emulator.transport()).edit(
         content, "make it snow", mask=_painted_mask(upright), model="dall-e-2", size="512x512",
         response_format="b64_json", square_policy=square_policy,  # type: ignore[arg-type]
     )  # fmt: skip
-    (request,) = images_api_emulator.requests_to("edits")
+    (request,) = emulator.requests_to("edits")
     image_part, mask_part = request.files
     image, mask = decode(image_part.content), decode(mask_part.content)
     assert (image.format, image.size) == ("PNG", (512, 512))
@@ -118,10 +118,10 @@ def _prepared_point(
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_gpt_image_edit_keeps_acceptable_files_as_they_are(source: str, images_api_emulator: ImagesAPIEmulator) -> None:
+def test_gpt_image_edit_keeps_acceptable_files_as_they_are(source: str, emulator: ImagesAPIEmulator) -> None:
     content, upright = SOURCES[source]()
-    OpenAIImagesHook().edit([content, picture(64, 64)], "a collage", mask=_painted_mask(upright), model="gpt-image-1")
-    (request,) = images_api_emulator.requests_to("edits")
+    OpenAIImagesHook(transport=emulator.transport()).edit([content, picture(64, 64)], "a collage", mask=_painted_mask(upright), model="gpt-image-1")
+    (request,) = emulator.requests_to("edits")
     first, second, mask_part = request.files
     received = decode(first.content)
     assert first.content_type in ("image/png", "image/jpeg", "image/webp")
@@ -134,20 +134,20 @@ def test_gpt_image_edit_keeps_acceptable_files_as_they_are(source: str, images_a
     assert decode(mask_part.content).size == upright
 
 
-def test_a_mask_of_another_size_is_resized_with_the_image(images_api_emulator: ImagesAPIEmulator) -> None:
-    OpenAIImagesHook().edit(
+def test_a_mask_of_another_size_is_resized_with_the_image(emulator: ImagesAPIEmulator) -> None:
+    OpenAIImagesHook(transport=emulator.transport()).edit(
         encode(_scene(1600, 1200), "JPEG"), "x", mask=_painted_mask((400, 300)), model="dall-e-2", size="256x256"
     )
-    _, mask_part = images_api_emulator.requests_to("edits")[0].files
+    _, mask_part = emulator.requests_to("edits")[0].files
     assert decode(mask_part.content).size == (256, 256)
 
 
-def test_mask_boxes_are_drawn_in_source_pixels(images_api_emulator: ImagesAPIEmulator) -> None:
-    OpenAIImagesHook().edit(
+def test_mask_boxes_are_drawn_in_source_pixels(emulator: ImagesAPIEmulator) -> None:
+    OpenAIImagesHook(transport=emulator.transport()).edit(
         encode(_scene(1200, 600), "JPEG"), "x", mask_box=[(300, 0, 600, 300), (600, 300, 900, 600)],
         model="dall-e-2", size="256x256", response_format="b64_json",
     )  # fmt: skip
-    _, mask_part = images_api_emulator.requests_to("edits")[0].files
+    _, mask_part = emulator.requests_to("edits")[0].files
     alpha = decode(mask_part.content).getchannel("A")
     # centre crop keeps x in [300, 900): the boxes land in the top-left and bottom-right quarters
     assert alpha.getpixel((64, 64)) == 0
@@ -156,12 +156,12 @@ def test_mask_boxes_are_drawn_in_source_pixels(images_api_emulator: ImagesAPIEmu
     assert alpha.getpixel((64, 192)) == 255
 
 
-def test_a_real_alpha_mask_is_used_as_it_is(images_api_emulator: ImagesAPIEmulator) -> None:
+def test_a_real_alpha_mask_is_used_as_it_is(emulator: ImagesAPIEmulator) -> None:
     mask = Image.new("RGBA", (300, 300), (0, 0, 0, 255))
     ImageDraw.Draw(mask).rectangle((0, 0, 149, 299), fill=(0, 0, 0, 0))
-    response = OpenAIImagesHook().edit(picture(300, 300), "x", mask=encode(mask), model="dall-e-2")
+    response = OpenAIImagesHook(transport=emulator.transport()).edit(picture(300, 300), "x", mask=encode(mask), model="dall-e-2")
     assert response.data
-    alpha = decode(images_api_emulator.requests_to("edits")[0].files[1].content).getchannel("A")
+    alpha = decode(emulator.requests_to("edits")[0].files[1].content).getchannel("A")
     assert alpha.getpixel((10, 10)) == 0
     assert alpha.getpixel((290, 10)) == 255
 
@@ -205,20 +205,20 @@ BAD_INPUTS: dict[str, tuple[Callable[[OpenAIImagesHook], object], str, str]] = {
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input_is_refused_with_a_clear_error_before_any_request(
-    case: str, images_api_emulator: ImagesAPIEmulator
+    case: str, emulator: ImagesAPIEmulator
 ) -> None:
     call, parameter, allowed = BAD_INPUTS[case]
     with pytest.raises(OpenAIImagesValidationError) as raised:
-        call(OpenAIImagesHook())
+        call(OpenAIImagesHook(transport=emulator.transport()))
     assert raised.value.parameter == parameter
     assert allowed in str(raised.value)
-    assert images_api_emulator.requests == [], "nothing was sent, so nothing was paid"
+    assert emulator.requests == [], "nothing was sent, so nothing was paid"
 
 
 def test_decompression_bombs_are_refused(
-    images_api_emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
+    emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100 * 100)
     with pytest.raises(OpenAIImagesValidationError, match="Pillow's limit"):
-        OpenAIImagesHook().create_variation(picture(150, 150))
-    assert images_api_emulator.requests == []
+        OpenAIImagesHook(transport=emulator.transport()).create_variation(picture(150, 150))
+    assert emulator.requests == []

@@ -85,9 +85,9 @@ def test_a_bad_number_in_the_extra_names_the_field(monkeypatch: pytest.MonkeyPat
 
 
 def test_hook_generate_edit_and_vary_through_the_default_connection(
-    images_api_emulator: ImagesAPIEmulator, tmp_path: pytest.TempPathFactory
+    emulator: ImagesAPIEmulator, tmp_path: pytest.TempPathFactory
 ) -> None:
-    hook = OpenAIImagesHook()
+    hook = OpenAIImagesHook(transport=emulator.transport())
     generated = hook.generate("a teapot", model="gpt-image-1", size="1024x1024", quality="low")
     source = tmp_path / "teapot.png"  # type: ignore[operator]
     source.write_bytes(picture(256, 256))
@@ -105,21 +105,21 @@ def test_hook_generate_edit_and_vary_through_the_default_connection(
     assert decode(edited.data[0].decode()).size == (256, 256)
     assert len(varied.data) == 2
     assert len(several.data) == 1
-    assert [r.endpoint for r in images_api_emulator.requests] == [
+    assert [r.endpoint for r in emulator.requests] == [
         "generations",
         "edits",
         "variations",
         "edits",
     ]
-    assert images_api_emulator.requests[1].files[0].filename == "teapot.png"
+    assert emulator.requests[1].files[0].filename == "teapot.png"
     hook.close()
 
 
 def test_extra_body_passes_parameters_this_release_does_not_know(
-    images_api_emulator: ImagesAPIEmulator,
+    emulator: ImagesAPIEmulator,
 ) -> None:
-    OpenAIImagesHook().generate("x", model="gpt-image-1", extra_body={"partial_images": 0, "future_flag": "on"})
-    assert images_api_emulator.requests[0].json == {
+    OpenAIImagesHook(transport=emulator.transport()).generate("x", model="gpt-image-1", extra_body={"partial_images": 0, "future_flag": "on"})
+    assert emulator.requests[0].json == {
         "prompt": "x",
         "model": "gpt-image-1",
         "partial_images": 0,
@@ -128,23 +128,23 @@ def test_extra_body_passes_parameters_this_release_does_not_know(
 
 
 def test_test_connection_reports_success_and_failure(
-    images_api_emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
+    emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ok, message = OpenAIImagesHook().test_connection()
+    ok, message = OpenAIImagesHook(transport=emulator.transport()).test_connection()
     assert ok
     assert "gpt-image-1" in message
-    _connection(monkeypatch, "wrongkey", host=images_api_emulator.base_url, password="sk-not-the-right-one-42")
-    ok, message = OpenAIImagesHook("wrongkey").test_connection()
+    _connection(monkeypatch, "wrongkey", host=emulator.base_url, password="sk-not-the-right-one-42")
+    ok, message = OpenAIImagesHook("wrongkey", transport=emulator.transport()).test_connection()
     assert not ok
     assert "401" in message
     assert "sk-not-the-right-one-42" not in message
 
 
 def test_hook_repr_and_logs_do_not_show_the_key(
-    images_api_emulator: ImagesAPIEmulator, caplog: pytest.LogCaptureFixture
+    emulator: ImagesAPIEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    hook = OpenAIImagesHook()
+    hook = OpenAIImagesHook(transport=emulator.transport())
     hook.generate("x", model="gpt-image-1")
-    assert images_api_emulator.api_key not in repr(hook) + repr(hook.settings) + repr(hook.get_conn())
-    assert images_api_emulator.api_key not in caplog.text
+    assert emulator.api_key not in repr(hook) + repr(hook.settings) + repr(hook.get_conn())
+    assert emulator.api_key not in caplog.text
