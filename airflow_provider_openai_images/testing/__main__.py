@@ -1,3 +1,3 @@
-from airflow_provider_openai_images.testing.emulator import _main
+from airflow_provider_openai_images.testing.emulator.cli import _main
 
 _main()

@@ -1,0 +1,37 @@
+"""An offline emulator of the OpenAI Images API: a test double, not a model.
+
+:class:`ImagesAPIEmulator` implements ``POST /images/generations``, ``/images/edits``,
+``/images/variations`` and ``GET /models`` (OpenAI paths under ``/v1`` and Azure OpenAI deployment
+paths), validates every request against the packaged OpenAPI document and the provider's model rules,
+and answers with real PNG/JPEG/WEBP images of the requested size, as ``b64_json`` or as URLs served
+by an image host that expire. It draws pictures from the prompt's hash; nothing here calls OpenAI.
+
+Reach it over real HTTP on loopback (``with ImagesAPIEmulator() as emulator:``) or in-process,
+without any socket, through ``emulator.transport()``. Faults are scriptable
+(``emulator.inject(Fault.rate_limit(retry_after=1))``) and every request is recorded
+(``emulator.requests``), with how many images were billed, so tests can prove that nothing was paid
+for twice.
+
+Modules, one job each: :mod:`.faults` (scripted misbehaviour), :mod:`.records` (what was received),
+:mod:`.parsing` (raw request to record), :mod:`.validation` (what the API would refuse),
+:mod:`.rendering` (pictures), :mod:`.generation` (answer bodies), :mod:`.core` (state and replies, no
+transport), :mod:`.http_server` and :mod:`.transport` (the two adapters), :mod:`.images_api_emulator`
+(the public class) and :mod:`.cli`.
+
+Run it by hand with ``python -m airflow_provider_openai_images.testing.emulator --port 8089``.
+"""
+
+from airflow_provider_openai_images.testing.emulator.faults import Fault
+from airflow_provider_openai_images.testing.emulator.images_api_emulator import DEFAULT_API_KEY, ImagesAPIEmulator
+from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest, UploadedFile
+from airflow_provider_openai_images.testing.emulator.rendering import render_image
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DownloadRecord",
+    "Fault",
+    "ImagesAPIEmulator",
+    "RecordedRequest",
+    "UploadedFile",
+    "render_image",
+]

@@ -1,0 +1,215 @@
+"""The emulated Images API and its image host, with no transport: parsed requests in, replies out.
+
+:class:`EmulatorCore` holds one emulator's state (scripted faults, the requests received and the
+downloads made, the images it serves, request ids), reads its settings (the expected key, URL
+lifetime, latency, image host address) from its owner at each request, and answers each request with
+a :class:`Reply` that says what to send, after how long and how. It never sleeps and never touches a
+socket: the HTTP server and the in-process httpx transport carry replies out, each in its own way.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any, Literal, NamedTuple, Protocol
+
+from airflow_provider_openai_images.testing._scripts import FaultScript
+from airflow_provider_openai_images.testing.emulator.faults import Fault
+from airflow_provider_openai_images.testing.emulator.generation import images_response, models_response
+from airflow_provider_openai_images.testing.emulator.parsing import ParsedRequest
+from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
+from airflow_provider_openai_images.testing.emulator.validation import RequestRejected, validate_image_request
+
+Delivery = Literal["whole", "drop", "truncate"]
+
+
+@dataclass
+class Reply:
+    """One answer, independent of how it travels.
+
+    :param status: the HTTP status (``0`` for ``drop``: nothing is sent).
+    :param body: the whole body; ``Content-Length`` always announces all of it.
+    :param delay: seconds to wait before answering (the emulator's latency plus a ``Fault.slow``).
+    :param delivery: ``whole``; ``drop``: close the connection without answering; ``truncate``: send
+        the headers and the first half of the body, then close.
+    :param billed_images: how many images count as paid once this reply is delivered.
+    :param record: the recorded request that :meth:`bill` updates.
+    """
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    delivery: Delivery = "whole"
+    billed_images: int = 0
+    record: RecordedRequest | None = field(default=None, repr=False)
+
+    def head(self) -> list[tuple[str, str]]:
+        """The response headers to send, in order: type, length, then the reply's own."""
+        return [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))), *self.headers.items()]
+
+    def bill(self) -> None:
+        """Count the images as paid; adapters call this as they send (or would send) the reply."""
+        if self.record is not None:
+            self.record.billed_images = self.billed_images
+
+
+class _StoredImage(NamedTuple):
+    content: bytes
+    content_type: str
+    expires: float
+
+
+_EXPIRED = b"<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed.</Message></Error>"
+_NOT_FOUND = b"<Error><Code>BlobNotFound</Code></Error>"
+
+
+class CoreSettings(Protocol):
+    """What the core reads from its owner at every request, so that changes apply at once."""
+
+    #: the key requests must carry
+    api_key: str
+    #: seconds a ``url`` answer stays downloadable
+    url_ttl: float
+    #: seconds added to every successful image request
+    latency: float
+
+    @property
+    def image_host_url(self) -> str:
+        """Where ``url`` answers point (the image host's root URL)."""
+
+
+class EmulatorCore:
+    """The Images API's behaviour: validation, faults, generation, billing and the image host.
+
+    :param settings: the key, URL lifetime, latency and image host address, read at each request
+        (the :class:`ImagesAPIEmulator` that owns this core).
+    """
+
+    def __init__(self, settings: CoreSettings) -> None:
+        self.settings = settings
+        self.faults: FaultScript[Fault] = FaultScript()
+        self.requests: list[RecordedRequest] = []
+        self.downloads: list[DownloadRecord] = []
+        self._images: dict[str, _StoredImage] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def reset(self) -> None:
+        """Forget faults, recorded requests, downloads and served images."""
+        self.faults.clear()
+        with self._lock:
+            self.requests.clear()
+            self.downloads.clear()
+            self._images.clear()
+
+    def expire_urls(self) -> None:
+        """Make every URL handed out so far expire now."""
+        with self._lock:
+            self._images = {token: stored._replace(expires=0.0) for token, stored in self._images.items()}
+
+    # -- the API --------------------------------------------------------------------------------
+
+    def answer(self, parsed: ParsedRequest) -> Reply:
+        """Record a parsed API request and decide the reply (status, body, delay, delivery, billing)."""
+        record = parsed.record
+        request_id = f"req_emulator_{next(self._ids):06d}"
+        with self._lock:
+            self.requests.append(record)
+        refusal = parsed.rejection or self._refusal(record)
+        if refusal is not None:
+            return self._error(refusal, record, request_id)
+        if record.path.startswith("/openai/") and not record.query.get("api-version"):
+            record.status = 404
+            azure_not_found = {"error": {"code": "404", "message": "Resource not found"}}
+            return self._json(404, azure_not_found, record, request_id)
+        fault = self.faults.take(lambda fault: fault.endpoint in (None, record.endpoint))
+        if fault is not None:
+            record.fault = fault.kind
+            if fault.kind in ("drop", "non_json", "status"):
+                return self._fault(fault, record, request_id)
+        delay = fault.seconds if fault is not None and fault.kind == "delay" else 0.0
+        try:
+            if record.endpoint == "models":
+                payload = models_response()
+            else:
+                payload = images_response(validate_image_request(record), self._store)
+                delay += self.settings.latency
+        except RequestRejected as rejection:
+            return self._error(rejection, record, request_id, delay=delay)
+        record.status = 200
+        reply = self._json(200, payload, record, request_id, delay=delay)
+        if fault is not None and fault.kind == "truncate":
+            reply.delivery = "truncate"
+        elif record.endpoint != "models":
+            reply.billed_images = len(payload.get("data", []))
+        return reply
+
+    @staticmethod
+    def _refusal(record: RecordedRequest) -> RequestRejected | None:
+        if record.endpoint is None or (record.method == "GET") != (record.endpoint == "models"):
+            return RequestRejected(404, f"Unknown path {record.method} {record.path}")
+        if record.auth_scheme is None:
+            return RequestRejected(401, "Incorrect API key provided.", code="invalid_api_key")
+        return None
+
+    def _fault(self, fault: Fault, record: RecordedRequest, request_id: str) -> Reply:
+        if fault.kind == "drop":
+            record.status = None
+            return Reply(0, delivery="drop", record=record)
+        if fault.kind == "non_json":
+            record.status = 200
+            html = b"<html><body>502 Bad Gateway</body></html>"
+            return Reply(200, html, "text/html", {"x-request-id": request_id}, record=record)
+        record.status = fault.status
+        headers = dict(fault.headers)
+        if fault.retry_after_date is not None:
+            headers["Retry-After"] = formatdate(time.time() + fault.retry_after_date, usegmt=True)
+        return self._json(fault.status, {"error": fault.error or {}}, record, request_id, headers)
+
+    def _error(self, rejection: RequestRejected, record: RecordedRequest, request_id: str, delay: float = 0.0) -> Reply:
+        record.status = rejection.status
+        return self._json(rejection.status, rejection.body, record, request_id, delay=delay)
+
+    @staticmethod
+    def _json(
+        status: int,
+        payload: dict[str, Any],
+        record: RecordedRequest,
+        request_id: str,
+        headers: dict[str, str] | None = None,
+        *,
+        delay: float = 0.0,
+    ) -> Reply:
+        body = json.dumps(payload).encode()
+        return Reply(status, body, headers={"x-request-id": request_id, **(headers or {})}, delay=delay, record=record)
+
+    # -- the image host -------------------------------------------------------------------------
+
+    def _store(self, content: bytes, content_type: str, extension: str) -> str:
+        token = secrets.token_urlsafe(12)
+        expires = time.time() + self.settings.url_ttl
+        with self._lock:
+            self._images[token] = _StoredImage(content, content_type, expires)
+        return f"{self.settings.image_host_url}/files/{token}.{extension}?se={int(expires)}&sig={secrets.token_hex(8)}"
+
+    def serve_file(self, path: str, headers: dict[str, str]) -> Reply:
+        """Answer a ``GET`` to the image host: the image, 403 once expired, 404 if unknown."""
+        token = path.removeprefix("/files/").rsplit(".", 1)[0]
+        with self._lock:
+            stored = self._images.get(token) if path.startswith("/files/") else None
+        if stored is None:
+            reply = Reply(404, _NOT_FOUND, "application/xml")
+        elif stored.expires < time.time():
+            reply = Reply(403, _EXPIRED, "application/xml")
+        else:
+            reply = Reply(200, stored.content, stored.content_type)
+        with self._lock:
+            self.downloads.append(DownloadRecord(path=path, headers=headers, status=reply.status))
+        return reply

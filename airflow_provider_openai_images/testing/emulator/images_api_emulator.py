@@ -1,0 +1,145 @@
+"""``ImagesAPIEmulator``: the public face of the emulator, its lifecycle, addresses and test API.
+
+It owns an :class:`EmulatorCore` and reaches it over HTTP once started (:meth:`start`) or in-process
+through :meth:`transport`, started or not. Not started, its addresses are placeholders on the
+reserved ``.invalid`` top-level domain: only the in-process transport answers them, and nothing can
+reach a real host with them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_openai_images.testing.emulator.core import EmulatorCore
+from airflow_provider_openai_images.testing.emulator.faults import Fault
+from airflow_provider_openai_images.testing.emulator.http_server import EmulatorHTTPServers
+from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
+from airflow_provider_openai_images.testing.emulator.validation import spec_validators
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.testing.emulator.transport import InProcessTransport
+
+DEFAULT_API_KEY = "sk-emulator-0000000000000000"
+#: the API's root URL while not started: reachable only through :meth:`ImagesAPIEmulator.transport`
+IN_PROCESS_API_URL = "http://images-api.emulator.invalid"
+#: the image host's root URL while not started
+IN_PROCESS_IMAGE_HOST_URL = "http://image-host.emulator.invalid"
+
+
+class ImagesAPIEmulator:
+    """A local, offline stand-in for the OpenAI Images API, for demos and tests.
+
+    :param api_key: the key requests must carry (``Authorization: Bearer`` or Azure's ``api-key``).
+    :param url_ttl: seconds a ``url`` answer stays downloadable (OpenAI: 3600).
+    :param host: interface to listen on (loopback by default).
+    :param port: API port; 0 picks a free one. The image host always takes a free port.
+    :param latency: seconds added to every image request, to imitate generation time.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        url_ttl: float = 3600.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+    ) -> None:
+        self.api_key = api_key
+        self.url_ttl = url_ttl
+        self.latency = latency
+        self._host = host
+        self._port = port
+        self._servers: EmulatorHTTPServers | None = None
+        self._core = EmulatorCore(settings=self)
+
+    # lifecycle
+
+    def start(self) -> ImagesAPIEmulator:
+        """Serve the API and the image host over HTTP on ``host``."""
+        self._servers = EmulatorHTTPServers(self._core, self._host, self._port)
+        spec_validators()
+        return self
+
+    def stop(self) -> None:
+        if self._servers is not None:
+            self._servers.close()
+        self._servers = None
+
+    def __enter__(self) -> ImagesAPIEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def transport(self) -> InProcessTransport:
+        """An httpx transport (sync and async) that reaches this emulator without any socket."""
+        from airflow_provider_openai_images.testing.emulator.transport import InProcessTransport
+
+        return InProcessTransport(self._core)
+
+    # addresses
+
+    @property
+    def root_url(self) -> str:
+        """The API's root: ``http://host:port`` once started, :data:`IN_PROCESS_API_URL` before."""
+        return self._servers.api_url if self._servers is not None else IN_PROCESS_API_URL
+
+    @property
+    def base_url(self) -> str:
+        """What an ``openai_images`` connection's host should be (``.../v1``)."""
+        return f"{self.root_url}/v1"
+
+    @property
+    def image_host_url(self) -> str:
+        """Where ``url`` answers point; :data:`IN_PROCESS_IMAGE_HOST_URL` while not started."""
+        return self._servers.image_host_url if self._servers is not None else IN_PROCESS_IMAGE_HOST_URL
+
+    def connection(self, **extra: Any) -> dict[str, Any]:
+        """An Airflow connection (JSON form) pointing at this emulator; ``extra`` goes into its extra.
+
+        Image URLs are plain http on loopback here, so the connection allows them.
+        """
+        return {
+            "conn_type": "openai_images",
+            "host": self.base_url,
+            "password": self.api_key,
+            "extra": {"allow_http_image_urls": True, **extra},
+        }
+
+    def connection_env(self, conn_id: str = "openai_images_default", **extra: Any) -> dict[str, str]:
+        """``{"AIRFLOW_CONN_<ID>": json}``, to put into ``os.environ`` for DAG runs and hooks."""
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(self.connection(**extra))}
+
+    # scripting and inspection
+
+    def inject(self, *faults: Fault) -> None:
+        """Queue faults; each applies to its next ``times`` matching requests, in order."""
+        self._core.faults.add(*faults)
+
+    def reset(self) -> None:
+        """Forget faults, recorded requests, downloads and served files."""
+        self._core.reset()
+
+    def expire_urls(self) -> None:
+        """Make every URL handed out so far expire now."""
+        self._core.expire_urls()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every API request received since the last :meth:`reset`, in order of arrival."""
+        return self._core.requests
+
+    @property
+    def downloads(self) -> list[DownloadRecord]:
+        """Every request to the image host since the last :meth:`reset`."""
+        return self._core.downloads
+
+    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.endpoint == endpoint]
+
+    @property
+    def billed_images(self) -> int:
+        """Images generated and delivered in a complete response: what a real account would pay for."""
+        return sum(request.billed_images for request in self.requests)

@@ -1,0 +1,65 @@
+"""The emulator's pictures: drawn from the prompt's hash with Pillow, and encoded as PNG, JPEG or WEBP.
+
+Pillow is imported inside the functions, so importing the emulator stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import textwrap
+from typing import Any
+
+#: ``output_format`` -> (Pillow format, MIME type)
+FORMATS = {"png": ("PNG", "image/png"), "jpeg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+
+
+def _colour(seed: str) -> tuple[int, int, int]:
+    digest = hashlib.sha256(seed.encode()).digest()
+    return digest[0], digest[1], digest[2]
+
+
+def encode_image(image: Any, output_format: str, compression: int | None) -> bytes:
+    """``image`` as the bytes of an ``output_format`` file (``png``, ``jpeg``, ``webp``)."""
+    pil_format, _ = FORMATS[output_format]
+    if pil_format == "JPEG" and image.mode != "RGB":
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    quality = compression if compression is not None else 90
+    image.save(buffer, format=pil_format, **({"quality": quality} if pil_format != "PNG" else {}))
+    return buffer.getvalue()
+
+
+def render_image(
+    prompt: str,
+    index: int,
+    size: tuple[int, int],
+    *,
+    source: Any = None,
+    mask: Any = None,
+    transparent: bool = False,
+) -> Any:
+    """Draw a deterministic picture for ``prompt``: new, or ``source`` repainted where ``mask`` is clear."""
+    from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+    width, height = size
+    colour = _colour(f"{prompt}#{index}")
+    if source is not None:
+        base = ImageOps.fit(source.convert("RGBA"), size)
+        overlay = Image.new("RGBA", size, (*colour, 255))
+        if mask is not None:
+            alpha = ImageOps.fit(mask.convert("RGBA"), size).getchannel("A")
+            base = Image.composite(base, overlay, alpha.point(lambda value: 255 if value else 0))
+        else:
+            base = Image.blend(base, overlay, 0.35)
+    else:
+        base = Image.new("RGBA", size, (*colour, 0 if transparent else 255))
+    draw = ImageDraw.Draw(base)
+    accent = tuple(255 - channel for channel in colour)
+    draw.ellipse(
+        (width // 4, height // 4, 3 * width // 4, 3 * height // 4), outline=(*accent, 255), width=max(2, width // 64)
+    )
+    font = ImageFont.load_default(size=max(10, min(width, height) // 16))
+    lines = textwrap.wrap(f"#{index} {prompt}", width=24)[:4]
+    draw.multiline_text((width // 16, height // 16), "\n".join(lines), fill=(*accent, 255), font=font)
+    return base
