@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +45,25 @@ class Sleeps(list[float]):
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+@pytest.fixture
+def make_client(client_emulator: Any, client_transport: Any, sleeps: Sleeps) -> Iterator[Callable[..., Any]]:
+    """Build ``ImagesClient`` s against ``client_emulator`` (over ``client_transport``); ``sleep`` is
+    recorded, not slept. The unit and integration conftests say which emulator and transport."""
+    from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
+    from airflow_provider_openai_images.core.retry import RetryPolicy
+
+    clients: list[ImagesClient] = []
+
+    def build(*, max_retries: int = 2, max_retry_after: float = 60.0, **settings: Any) -> ImagesClient:
+        values: dict[str, Any] = {"api_key": client_emulator.api_key, "base_url": client_emulator.base_url}
+        values.update(settings)
+        values["retry"] = RetryPolicy(max_retries=max_retries, max_retry_after=max_retry_after)
+        client = ImagesClient(ClientSettings(**values), transport=client_transport, sleep=sleeps)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()

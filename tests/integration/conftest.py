@@ -5,37 +5,28 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
-from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
-from tests.conftest import DAGS_FOLDER, Sleeps
+from tests.conftest import DAGS_FOLDER
 
 BUCKET = "openai-images-demo"
 
 
 @pytest.fixture
-def make_client(images_api_emulator: ImagesAPIEmulator, sleeps: Sleeps) -> Iterator[Callable[..., ImagesClient]]:
-    """Build clients against the emulator over HTTP; ``sleep`` is recorded, not slept."""
-    clients: list[ImagesClient] = []
+def client_emulator(images_api_emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
+    """Clients from ``make_client`` reach the emulator over HTTP."""
+    return images_api_emulator
 
-    def build(*, max_retries: int = 2, max_retry_after: float = 60.0, **settings: object) -> ImagesClient:
-        values: dict[str, object] = {"api_key": images_api_emulator.api_key, "base_url": images_api_emulator.base_url}
-        values.update(settings)
-        values["retry"] = RetryPolicy(max_retries=max_retries, max_retry_after=max_retry_after)
-        client = ImagesClient(ClientSettings(**values), sleep=sleeps)  # type: ignore[arg-type]
-        clients.append(client)
-        return client
 
-    yield build
-    for client in clients:
-        client.close()
+@pytest.fixture
+def client_transport() -> None:
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import pytest_socket
 
@@ -22,3 +23,14 @@ def emulator(images_api_emulator_in_process: ImagesAPIEmulator) -> ImagesAPIEmul
     """The Images API emulator answering in-process through ``emulator.transport()``, no server started;
     ``openai_images_default`` points at its in-process address."""
     return images_api_emulator_in_process
+
+
+@pytest.fixture
+def client_emulator(emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
+    """Clients from ``make_client`` reach the emulator in-process."""
+    return emulator
+
+
+@pytest.fixture
+def client_transport(emulator: ImagesAPIEmulator) -> httpx.BaseTransport:
+    return emulator.transport()

@@ -112,13 +112,36 @@ def test_hook_generate_edit_and_vary_through_the_default_connection(
         "edits",
     ]
     assert emulator.requests[1].files[0].filename == "teapot.png"
+    assert hook.settings.base_url == "http://images-api.emulator.invalid/v1", "no server: in-process only"
     hook.close()
+
+
+def test_hook_fetches_url_answers_through_the_same_transport_without_the_key(emulator: ImagesAPIEmulator) -> None:
+    hook = OpenAIImagesHook(transport=emulator.transport())
+    (image,) = hook.generate("an otter", model="dall-e-3").data
+    assert image.url is not None
+    assert decode(hook.image_bytes(image)).size == (1024, 1024)
+    (download,) = emulator.downloads
+    assert (download.status, "authorization" in download.headers) == (200, False)
+
+
+def test_hook_parameters_are_the_request_fields_and_typos_are_refused_before_any_call(
+    emulator: ImagesAPIEmulator,
+) -> None:
+    hook = OpenAIImagesHook(transport=emulator.transport())
+    with pytest.raises(OpenAIImagesValidationError, match=r"Invalid qualty='high': allowed a parameter of POST"):
+        hook.generate("x", qualty="high")
+    with pytest.raises(OpenAIImagesValidationError, match="images/variations"):
+        hook.create_variation(picture(64, 64), prompt="variations take no prompt")
+    assert emulator.requests == []
 
 
 def test_extra_body_passes_parameters_this_release_does_not_know(
     emulator: ImagesAPIEmulator,
 ) -> None:
-    OpenAIImagesHook(transport=emulator.transport()).generate("x", model="gpt-image-1", extra_body={"partial_images": 0, "future_flag": "on"})
+    OpenAIImagesHook(transport=emulator.transport()).generate(
+        "x", model="gpt-image-1", extra_body={"partial_images": 0, "future_flag": "on"}
+    )
     assert emulator.requests[0].json == {
         "prompt": "x",
         "model": "gpt-image-1",
@@ -140,9 +163,7 @@ def test_test_connection_reports_success_and_failure(
     assert "sk-not-the-right-one-42" not in message
 
 
-def test_hook_repr_and_logs_do_not_show_the_key(
-    emulator: ImagesAPIEmulator, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_hook_repr_and_logs_do_not_show_the_key(emulator: ImagesAPIEmulator, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     hook = OpenAIImagesHook(transport=emulator.transport())
     hook.generate("x", model="gpt-image-1")

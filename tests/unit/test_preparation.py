@@ -76,7 +76,9 @@ def test_dall_e_variation_always_gets_a_square_png_under_4mb_of_the_asked_size(
     source: str, emulator: ImagesAPIEmulator
 ) -> None:
     content, _ = SOURCES[source]()
-    OpenAIImagesHook(transport=emulator.transport()).create_variation(content, size="256x256", response_format="b64_json")
+    OpenAIImagesHook(transport=emulator.transport()).create_variation(
+        content, size="256x256", response_format="b64_json"
+    )
     (request,) = emulator.requests_to("variations")
     upload = request.files[0]
     received = decode(upload.content)
@@ -120,7 +122,9 @@ def _prepared_point(
 @pytest.mark.parametrize("source", SOURCES)
 def test_gpt_image_edit_keeps_acceptable_files_as_they_are(source: str, emulator: ImagesAPIEmulator) -> None:
     content, upright = SOURCES[source]()
-    OpenAIImagesHook(transport=emulator.transport()).edit([content, picture(64, 64)], "a collage", mask=_painted_mask(upright), model="gpt-image-1")
+    OpenAIImagesHook(transport=emulator.transport()).edit(
+        [content, picture(64, 64)], "a collage", mask=_painted_mask(upright), model="gpt-image-1"
+    )
     (request,) = emulator.requests_to("edits")
     first, second, mask_part = request.files
     received = decode(first.content)
@@ -159,7 +163,9 @@ def test_mask_boxes_are_drawn_in_source_pixels(emulator: ImagesAPIEmulator) -> N
 def test_a_real_alpha_mask_is_used_as_it_is(emulator: ImagesAPIEmulator) -> None:
     mask = Image.new("RGBA", (300, 300), (0, 0, 0, 255))
     ImageDraw.Draw(mask).rectangle((0, 0, 149, 299), fill=(0, 0, 0, 0))
-    response = OpenAIImagesHook(transport=emulator.transport()).edit(picture(300, 300), "x", mask=encode(mask), model="dall-e-2")
+    response = OpenAIImagesHook(transport=emulator.transport()).edit(
+        picture(300, 300), "x", mask=encode(mask), model="dall-e-2"
+    )
     assert response.data
     alpha = decode(emulator.requests_to("edits")[0].files[1].content).getchannel("A")
     assert alpha.getpixel((10, 10)) == 0
@@ -204,9 +210,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[OpenAIImagesHook], object], str, str]] = {
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_input_is_refused_with_a_clear_error_before_any_request(
-    case: str, emulator: ImagesAPIEmulator
-) -> None:
+def test_bad_input_is_refused_with_a_clear_error_before_any_request(case: str, emulator: ImagesAPIEmulator) -> None:
     call, parameter, allowed = BAD_INPUTS[case]
     with pytest.raises(OpenAIImagesValidationError) as raised:
         call(OpenAIImagesHook(transport=emulator.transport()))
@@ -215,9 +219,7 @@ def test_bad_input_is_refused_with_a_clear_error_before_any_request(
     assert emulator.requests == [], "nothing was sent, so nothing was paid"
 
 
-def test_decompression_bombs_are_refused(
-    emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_decompression_bombs_are_refused(emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100 * 100)
     with pytest.raises(OpenAIImagesValidationError, match="Pillow's limit"):
         OpenAIImagesHook(transport=emulator.transport()).create_variation(picture(150, 150))

@@ -31,16 +31,20 @@ class _ReplyingHandler(BaseHTTPRequestHandler):
             self._hang_up()
             return
         reply.bill()
-        self.send_response(reply.status)
-        for name, value in reply.head():
-            self.send_header(name, value)
-        self.end_headers()
-        if reply.delivery == "truncate":
-            self.wfile.write(reply.body[: len(reply.body) // 2])
-            self.wfile.flush()
-            self._hang_up()
-            return
-        self.wfile.write(reply.body)
+        try:
+            self.send_response(reply.status)
+            for name, value in reply.head():
+                self.send_header(name, value)
+            self.end_headers()
+            if reply.delivery == "truncate":
+                self.wfile.write(reply.body[: len(reply.body) // 2])
+                self.wfile.flush()
+                self._hang_up()
+                return
+            self.wfile.write(reply.body)
+        except ConnectionError:
+            # The client stopped waiting (a read timeout): the answer is lost, as it would be on a real server.
+            self.close_connection = True
 
     def _hang_up(self) -> None:
         self.close_connection = True

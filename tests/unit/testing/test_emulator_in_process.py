@@ -24,11 +24,6 @@ from tests.imagefactory import decode, picture, transparent_mask
 GENERATE = {"prompt": "an otter", "model": "gpt-image-1-mini", "size": "1024x1024", "quality": "low"}
 
 
-@pytest.fixture
-def emulator(images_api_emulator_in_process: ImagesAPIEmulator) -> ImagesAPIEmulator:
-    return images_api_emulator_in_process
-
-
 def _client(emulator: ImagesAPIEmulator, *, timeout: float = 5.0, key: str | None = None) -> httpx.Client:
     return httpx.Client(
         transport=emulator.transport(),
