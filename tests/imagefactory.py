@@ -6,6 +6,8 @@ import io
 
 from PIL import Image, ImageDraw
 
+from airflow_provider_openai_images.core.requests import EditRequest, ImageFile
+
 
 def encode(image: Image.Image, image_format: str = "PNG") -> bytes:
     buffer = io.BytesIO()
@@ -30,3 +32,16 @@ def decode(content: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(content))
     image.load()
     return image
+
+
+def ribbon_edit() -> EditRequest:
+    """A dall-e-2 edit of a 256x256 PNG inside a mask, asking for two images: a typical multipart request."""
+    return EditRequest(
+        images=(ImageFile.from_bytes(picture(256, 256), "product.png"),),
+        mask=ImageFile.from_bytes(transparent_mask(256, 256), "mask.png", parameter="mask"),
+        prompt="add a red ribbon",
+        model="dall-e-2",
+        size="256x256",
+        response_format="b64_json",
+        n=2,
+    )

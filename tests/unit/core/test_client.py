@@ -31,7 +31,7 @@ from airflow_provider_openai_images.exceptions import (
 )
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from tests.conftest import SHARED_SPEC, Sleeps
-from tests.imagefactory import decode, picture, transparent_mask
+from tests.imagefactory import decode, picture, ribbon_edit
 
 MakeClient = Callable[..., ImagesClient]
 
@@ -106,15 +106,7 @@ def test_model_is_always_sent_even_when_left_at_the_default(
 def test_single_image_edit_with_mask_sends_named_typed_parts(
     make_client: MakeClient, emulator: ImagesAPIEmulator
 ) -> None:
-    request = EditRequest(
-        images=(ImageFile.from_bytes(picture(256, 256), "product.png"),),
-        mask=ImageFile.from_bytes(transparent_mask(256, 256), "mask.png", parameter="mask"),
-        prompt="add a red ribbon",
-        model="dall-e-2",
-        size="256x256",
-        response_format="b64_json",
-        n=2,
-    )
+    request = ribbon_edit()
     response = make_client().send(request)
     assert len(response.data) == 2
     assert decode(response.data[0].decode()).size == (256, 256)

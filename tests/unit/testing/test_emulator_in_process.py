@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
-from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageFile
+from airflow_provider_openai_images.core.requests import GenerateRequest
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator, RecordedRequest
 from airflow_provider_openai_images.testing.emulator.http_server import _APIHandler
-from tests.imagefactory import decode, picture, transparent_mask
+from tests.imagefactory import decode, ribbon_edit
 
 GENERATE = {"prompt": "an otter", "model": "gpt-image-1-mini", "size": "1024x1024", "quality": "low"}
 
@@ -98,15 +98,7 @@ def _through_the_http_adapter(emulator: ImagesAPIEmulator, request: httpx.Reques
 
 
 def test_a_multipart_edit_is_recorded_as_the_http_server_records_it() -> None:
-    edit = EditRequest(
-        images=(ImageFile.from_bytes(picture(256, 256), "product.png"),),
-        mask=ImageFile.from_bytes(transparent_mask(256, 256), "mask.png", parameter="mask"),
-        prompt="add a red ribbon",
-        model="dall-e-2",
-        size="256x256",
-        response_format="b64_json",
-        n=2,
-    )
+    edit = ribbon_edit()
     body = edit.to_http_body()
     in_process, over_http = ImagesAPIEmulator(), ImagesAPIEmulator()
     with _client(in_process) as client:
