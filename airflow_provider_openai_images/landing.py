@@ -105,13 +105,13 @@ class ImageLander:
         images = list(images)
         report = LandingReport(paid=len(images))
         for image in images:
+            content = b""
             try:
                 content = image.fetch()
-            except OpenAIImagesResponseError as error:
+                report.landed[image.index] = self.land(image.index, content, image.provenance)
+            except OpenAIImagesResponseError as error:  # expired URL, corrupt or truncated bytes: nothing to keep
                 report.problems.append(f"image {image.index}: {error}")
                 continue
-            try:
-                report.landed[image.index] = self.land(image.index, content, image.provenance)
             except Exception as error:
                 if not s3.is_transient_s3_error(error):
                     raise
