@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 
 # In-process tests, no network sockets: seconds.
 unit: $(STAMP)
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/unit
 
 # The emulator over HTTP, moto's S3 server, the Airflow CLI and DAG runs.
 integration: $(STAMP)

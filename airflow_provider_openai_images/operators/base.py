@@ -239,14 +239,25 @@ class BaseOpenAIImagesOperator(BaseOperator):
         """The request's value fields, read from this operator's attributes of the same names."""
         return {name: getattr(self, name) for name in self.request_type.value_fields()}
 
+    def task_instance(self, context: Context) -> TaskInstanceInfo:
+        """Which task instance and try this is."""
+        return {
+            "dag_id": context["dag"].dag_id,
+            "run_id": context["run_id"],
+            "task_id": self.task_id,
+            "map_index": getattr(context["ti"], "map_index", -1),
+            "try_number": getattr(context["ti"], "try_number", None),
+        }
+
     def key_prefix(self, context: Context) -> str:
         """The prefix this task instance owns: the same across tries of the same task instance."""
+        ti = self.task_instance(context)
         return task_instance_prefix(
             self.s3_key_prefix,
-            dag_id=context["dag"].dag_id,
-            run_id=context["run_id"],
-            task_id=self.task_id,
-            map_index=getattr(context["ti"], "map_index", -1),
+            dag_id=ti["dag_id"],
+            run_id=ti["run_id"],
+            task_id=ti["task_id"],
+            map_index=ti["map_index"],
         )
 
     def provenance(
@@ -254,13 +265,6 @@ class BaseOpenAIImagesOperator(BaseOperator):
     ) -> Provenance:
         """What the sidecar of each image of ``response`` says about how it came to be."""
         parameters = request.parameters()
-        task: TaskInstanceInfo = {
-            "dag_id": context["dag"].dag_id,
-            "run_id": context["run_id"],
-            "task_id": self.task_id,
-            "map_index": getattr(context["ti"], "map_index", -1),
-            "try_number": getattr(context["ti"], "try_number", None),
-        }
         provenance: Provenance = {
             "model": request.model,
             "prompt": parameters.pop("prompt", None),
@@ -269,7 +273,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
             "parameters": parameters,
             "usage": dataclasses.asdict(response.usage) if response.usage else None,
             "inputs": self.describe_inputs(),
-            "task": task,
+            "task": self.task_instance(context),
         }
         if prepared is not None:
             provenance["prepared"] = prepared
