@@ -156,6 +156,7 @@ class ImageRequest:
         a value field of this request is refused, naming the ones that are.
         """
         known = {f.name: f for f in dataclasses.fields(cls)}
+        integers = _integer_fields(cls)
         normalised: dict[str, Any] = {}
         for name, value in values.items():
             if name not in known or name in cls.file_fields:
@@ -164,7 +165,7 @@ class ImageRequest:
             optional = known[name].default is not dataclasses.MISSING
             if optional and value == "":
                 value = None
-            if name in _integer_fields(cls) and isinstance(value, str) and value.strip().isdigit():
+            if name in integers and isinstance(value, str) and value.strip().isdigit():
                 value = int(value)
             if value is not None or not optional:
                 normalised[name] = value
