@@ -3,6 +3,9 @@ metadata database and the DAG bag."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +16,7 @@ import pytest
 
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
-from tests.conftest import DAGS_FOLDER
+from tests.conftest import AIRFLOW_HOME, DAGS_FOLDER
 
 BUCKET = "openai-images-demo"
 
@@ -47,8 +50,28 @@ def s3(moto_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Migrate this process's SQLite metadata database once (dag.test() needs it)."""
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """This process's SQLite metadata database, migrated (dag.test() needs it).
+
+    Under xdist the first worker migrates and the others copy its database: ``airflow db migrate``
+    takes seconds of CPU that every worker would otherwise spend at once.
+    """
+    database = AIRFLOW_HOME / "airflow.db"
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        _migrate()
+        return
+    run_directory = tmp_path_factory.getbasetemp().parent  # shared by this run's workers, new for each run
+    template = run_directory / "airflow-migrated.db"
+    with open(run_directory / "airflow-db.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.exists():
+            shutil.copyfile(template, database)
+        else:
+            _migrate()
+            shutil.copyfile(database, template)
+
+
+def _migrate() -> None:
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
 

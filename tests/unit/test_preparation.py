@@ -3,6 +3,7 @@ before any request is sent."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Callable
@@ -43,7 +44,9 @@ def _sixteen_bit() -> bytes:
     return encode(image)
 
 
+@functools.cache
 def _noisy_rgba(width: int, height: int) -> bytes:
+    """Incompressible: its PNG is as large as the pixels (17 MB at 2400x1800); made once, it takes a second."""
     return encode(Image.frombytes("RGBA", (width, height), os.urandom(width * height * 4)))
 
 
