@@ -7,16 +7,21 @@ the API key.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.core.attempts import Attempt
 
 __all__ = [
     "OpenAIImagesAPIError",
     "OpenAIImagesAuthenticationError",
     "OpenAIImagesBadRequestError",
+    "OpenAIImagesBudgetError",
     "OpenAIImagesConflictError",
     "OpenAIImagesConnectionError",
     "OpenAIImagesContentPolicyError",
     "OpenAIImagesError",
+    "OpenAIImagesModelNotFoundError",
     "OpenAIImagesNotFoundError",
     "OpenAIImagesPermissionDeniedError",
     "OpenAIImagesRateLimitError",
@@ -39,6 +44,11 @@ class OpenAIImagesError(Exception):
     :param param: the request parameter the API (or our validation) blames.
     :param request_id: the ``x-request-id`` of the failed response, for OpenAI support.
     :param attempts: how many HTTP attempts were made before giving up.
+    :param possibly_billed: the request reached the server and no usable answer came back (no answer
+        in time, connection lost, a cut or non-JSON 200): the images may have been generated and billed.
+
+    ``attempt_log`` holds every HTTP attempt of the call (see
+    :class:`~airflow_provider_openai_images.core.attempts.Attempt`), set by the client when it gives up.
     """
 
     def __init__(
@@ -51,6 +61,7 @@ class OpenAIImagesError(Exception):
         error_type: str | None = None,
         request_id: str | None = None,
         attempts: int | None = None,
+        possibly_billed: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -60,6 +71,8 @@ class OpenAIImagesError(Exception):
         self.error_type = error_type
         self.request_id = request_id
         self.attempts = attempts
+        self.possibly_billed = possibly_billed
+        self.attempt_log: tuple[Attempt, ...] = ()
 
     def __str__(self) -> str:
         details = [
@@ -73,6 +86,8 @@ class OpenAIImagesError(Exception):
             )
             if value is not None
         ]
+        if self.possibly_billed:
+            details.append("may have been billed")
         return f"{self.message} ({', '.join(details)})" if details else self.message
 
 
@@ -92,6 +107,11 @@ class OpenAIImagesValidationError(OpenAIImagesError, ValueError):
         self.value = value
         self.allowed = allowed
         self.model = model
+
+
+class OpenAIImagesBudgetError(OpenAIImagesError):
+    """A request that would, or might, spend more than its budget (``max_images``, ``max_cost_usd``)
+    allows, refused before anything was sent."""
 
 
 class OpenAIImagesConnectionError(OpenAIImagesError):
@@ -139,6 +159,17 @@ class OpenAIImagesPermissionDeniedError(OpenAIImagesAPIError):
 
 class OpenAIImagesNotFoundError(OpenAIImagesAPIError):
     """404: unknown model, deployment or path."""
+
+
+class OpenAIImagesModelNotFoundError(OpenAIImagesNotFoundError):
+    """404 ``model_not_found``: the endpoint does not serve this model (shut down, or not deployed).
+
+    Never retried: it will not come back by itself. :meth:`explain` names the model and what replaces it.
+    """
+
+    def explain(self, model: str, replacement: str | None) -> None:
+        instead = f"; OpenAI recommends {replacement!r} instead" if replacement else ""
+        self.message = f"The endpoint does not serve model {model!r}{instead}. {self.message}"
 
 
 class OpenAIImagesConflictError(OpenAIImagesAPIError):
@@ -190,4 +221,6 @@ def error_for_status(
     }
     if status_code >= 500:
         return OpenAIImagesServerError(message, **fields)
+    if status_code == 404 and code == "model_not_found":
+        return OpenAIImagesModelNotFoundError(message, **{**fields, "should_retry": False})
     return by_status.get(status_code, OpenAIImagesAPIError)(message, **fields)

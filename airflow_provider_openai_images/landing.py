@@ -68,14 +68,24 @@ class ImageLander:
     :param bucket: destination bucket.
     :param prefix: key prefix owned by this task instance (no trailing slash).
     :param retry: how S3 writes are retried (default :data:`~airflow_provider_openai_images.s3.S3_WRITE_RETRY`).
+    :param spill_path: where paid images S3 refuses wait for the next try (see
+        :mod:`~airflow_provider_openai_images.spill`); default: the worker's temp directory.
     """
 
-    def __init__(self, s3_hook: S3Hook, bucket: str, prefix: str, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        s3_hook: S3Hook,
+        bucket: str,
+        prefix: str,
+        *,
+        retry: RetryPolicy | None = None,
+        spill_path: str | None = None,
+    ) -> None:
         self.s3_hook = s3_hook
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.retry = retry or s3.S3_WRITE_RETRY
-        self.spill = SpillDirectory(bucket, self.prefix)
+        self.spill = SpillDirectory(bucket, self.prefix, spill_path, conn_id=s3_hook.aws_conn_id)
 
     def already_landed(self, count: int) -> dict[int, ImageRecord]:
         """Records of images ``0..count-1`` that are complete in S3 (object and sidecar, sizes matching)."""
@@ -145,6 +155,7 @@ class ImageLander:
             "index": index,
             "metadata_uri": f"s3://{self.bucket}/{image_key(self.prefix, index, 'json')}",
             "status": "landed",
+            "cost_usd": provenance.get("cost_usd"),
         }
         if "prepared" in provenance:
             record["prepared"] = provenance["prepared"]

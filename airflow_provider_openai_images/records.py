@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
+from airflow_provider_openai_images.core.attempts import AttemptRecord
+
 #: Longest prompt kept in a sidecar; the record itself never holds the prompt.
 MAX_SIDECAR_PROMPT = 4000
 
@@ -51,6 +53,10 @@ class ImageRecord(TypedDict):
     """``s3://`` URI of the provenance sidecar ``{index:03d}.json``."""
     status: ImageStatus
     """``landed``, or ``rejected`` for a safety rejection recorded with ``on_content_policy_violation="record"``."""
+    cost_usd: NotRequired[float | None]
+    """What this image cost, in USD: an estimate from the answer's token usage or the published price per
+    image (half for the Batch API); ``None`` when the price is unknown (add it to the connection's
+    ``prices``); 0 for a rejection."""
     prepared: NotRequired[PreparationReport]
     """Edits and variations only: what input preparation did."""
     code: NotRequired[str | None]
@@ -70,7 +76,12 @@ class TaskInstanceInfo(TypedDict):
 
 
 class Provenance(TypedDict):
-    """How an image came to be, kept in its sidecar (and in the worker-local spill)."""
+    """How an image came to be, kept in its sidecar (and in the spill).
+
+    ``cost_usd`` is this image's share of the answer's cost; ``attempts`` lists every HTTP attempt
+    behind the answer, and ``possibly_billed_cost_usd`` estimates (at most) what the attempts that may
+    have been billed without an answer cost.
+    """
 
     model: str | None
     prompt: str | None
@@ -81,6 +92,9 @@ class Provenance(TypedDict):
     inputs: list[str]
     task: TaskInstanceInfo
     prepared: NotRequired[PreparationReport]
+    cost_usd: NotRequired[float | None]
+    attempts: NotRequired[list[AttemptRecord]]
+    possibly_billed_cost_usd: NotRequired[float | None]
     revised_prompt: NotRequired[str | None]
     source: NotRequired[Literal["b64_json", "url"]]
     prompt_truncated_from: NotRequired[int]
@@ -102,6 +116,7 @@ def rejected_record(*, model: str | None, code: str | None, message: str, reques
         "code": code,
         "message": message,
         "request_id": request_id,
+        "cost_usd": 0.0,
     }
 
 

@@ -56,10 +56,14 @@ def make_client(client_emulator: Any, client_transport: Any, sleeps: Sleeps) -> 
 
     clients: list[ImagesClient] = []
 
-    def build(*, max_retries: int = 2, max_retry_after: float = 60.0, **settings: Any) -> ImagesClient:
+    def build(
+        *, max_retries: int = 2, max_retry_after: float = 60.0, retry_possibly_billed: bool = True, **settings: Any
+    ) -> ImagesClient:
         values: dict[str, Any] = {"api_key": client_emulator.api_key, "base_url": client_emulator.base_url}
         values.update(settings)
-        values["retry"] = RetryPolicy(max_retries=max_retries, max_retry_after=max_retry_after)
+        values["retry"] = RetryPolicy(
+            max_retries=max_retries, max_retry_after=max_retry_after, retry_possibly_billed=retry_possibly_billed
+        )
         client = ImagesClient(ClientSettings(**values), transport=client_transport, sleep=sleeps)
         clients.append(client)
         return client

@@ -7,35 +7,34 @@ so nothing that a DAG file imports may import it at module level.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from datetime import date, datetime, timezone
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
 import tenacity
 
 from airflow_provider_openai_images import __version__
+from airflow_provider_openai_images.core.attempts import Attempt, Outcome
+from airflow_provider_openai_images.core.failures import refusal_for, request_id, transport_failure
+from airflow_provider_openai_images.core.models import retirement_notice, rules_for
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
-from airflow_provider_openai_images.core.retry import RetryPolicy, parse_retry_after, should_retry_status
-from airflow_provider_openai_images.exceptions import (
-    OpenAIImagesConnectionError,
-    OpenAIImagesError,
-    OpenAIImagesResponseError,
-    OpenAIImagesTimeoutError,
-    OpenAIImagesValidationError,
-    error_for_status,
+from airflow_provider_openai_images.core.settings import (
+    DEFAULT_AZURE_API_VERSION,
+    DEFAULT_CONNECT_TIMEOUT,
+    ClientSettings,
 )
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
-#: Generation of a high quality image can take minutes; connecting should not.
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_CONNECT_TIMEOUT = 10.0
+from airflow_provider_openai_images.exceptions import (
+    OpenAIImagesError,
+    OpenAIImagesModelNotFoundError,
+    OpenAIImagesResponseError,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -44,49 +43,6 @@ log = logging.getLogger(__name__)
 class _Logger(Protocol):
     def info(self, msg: Any, /, *args: Any) -> Any: ...
     def warning(self, msg: Any, /, *args: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """Everything the client needs to reach one Images API endpoint.
-
-    :param api_key: the secret; excluded from ``repr`` and never logged.
-    :param base_url: ``https://api.openai.com/v1``, a compatible server's ``.../v1``, or for Azure the
-        resource endpoint (``https://NAME.openai.azure.com``).
-    :param api_type: ``"openai"`` (Bearer token) or ``"azure"`` (``api-key`` header, deployment URLs).
-    :param azure_deployment: Azure deployment name; defaults to each request's ``model``.
-    :param timeout: read/write/pool timeout in seconds.
-    :param connect_timeout: TCP/TLS connect timeout in seconds.
-    :param allow_http_image_urls: accept plain ``http`` image URLs in answers (https only by default;
-        the emulator serves http on loopback).
-    """
-
-    api_key: str = field(repr=False)
-    base_url: str = DEFAULT_BASE_URL
-    organization: str | None = None
-    project: str | None = None
-    api_type: Literal["openai", "azure"] = "openai"
-    api_version: str | None = None
-    azure_deployment: str | None = None
-    timeout: float = DEFAULT_TIMEOUT
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    allow_http_image_urls: bool = False
-
-    def __post_init__(self) -> None:
-        if self.api_type not in ("openai", "azure"):
-            raise OpenAIImagesValidationError("api_type", self.api_type, "'openai' or 'azure'")
-        if not self.api_key:
-            raise OpenAIImagesValidationError("api_key", "<empty>", "a non-empty key (the connection's password field)")
-        if not self.base_url.startswith(("https://", "http://")):
-            raise OpenAIImagesValidationError("base_url", self.base_url, "an http(s):// URL")
-        for name in ("timeout", "connect_timeout"):
-            if not getattr(self, name) > 0:
-                raise OpenAIImagesValidationError(name, getattr(self, name), "a positive number of seconds")
-
-    @property
-    def is_azure(self) -> bool:
-        return self.api_type == "azure"
 
 
 class _APIKeyAuth(httpx.Auth):
@@ -162,25 +118,33 @@ class ImagesClient:
         :raises OpenAIImagesError: a typed API, connection or response error once retries are spent.
         """
         request.validate()
+        if notice := retirement_notice(request.model, base_url=self.settings.base_url, today=date.today()):
+            self._log.warning("%s", notice)
         body = request.to_http_body()
         url, params = self._url(f"images/{request.endpoint}", deployment=request.model)
         label = f"POST /images/{request.endpoint} model={request.model}"
 
         def parse(response: httpx.Response) -> ImagesResponse:
-            return ImagesResponse.from_json(self._json(response), request_id=_request_id(response))
+            return ImagesResponse.from_json(self._json(response), request_id=request_id(response))
 
-        return self._with_retries(
-            label,
-            lambda: self._http.post(
-                url,
-                params=params,
-                json=body.json,
-                data=body.data,
-                files=body.files,
-                timeout=_timeout(timeout),
-            ),
-            parse,
-        )
+        try:
+            return self._with_retries(
+                label,
+                lambda: self._http.post(
+                    url,
+                    params=params,
+                    json=body.json,
+                    data=body.data,
+                    files=body.files,
+                    timeout=_timeout(timeout),
+                ),
+                parse,
+                images_asked=request.n or 1,
+            )
+        except OpenAIImagesModelNotFoundError as error:
+            rules = rules_for(request.model)
+            error.explain(request.model, rules.replacement if rules else None)
+            raise
 
     def list_models(self) -> list[str]:
         """The model ids the endpoint offers (``GET /models``); used by connection tests."""
@@ -217,41 +181,70 @@ class ImagesClient:
                 f"Expected JSON, got {response.headers.get('content-type', 'no content type')} "
                 f"({len(response.content)} bytes)",
                 status_code=response.status_code,
-                request_id=_request_id(response),
+                request_id=request_id(response),
             ) from None
 
-    def _attempt(self, label: str, send: Callable[[], httpx.Response], parse: Callable[[httpx.Response], T]) -> T:
-        started = time.monotonic()
+    def _attempt(
+        self,
+        label: str,
+        send: Callable[[], httpx.Response],
+        parse: Callable[[httpx.Response], T],
+        log: list[Attempt],
+        images_asked: int | None,
+    ) -> T:
+        """One HTTP attempt, appended to ``log`` whatever becomes of it."""
+        number, started_at, started = len(log) + 1, _utc_now(), time.monotonic()
+
+        def record(outcome: Outcome, response: httpx.Response | None = None, **details: Any) -> None:
+            log.append(
+                Attempt(
+                    number,
+                    started_at,
+                    time.monotonic() - started,
+                    outcome,
+                    status=response.status_code if response is not None else None,
+                    request_id=request_id(response) if response is not None else None,
+                    images_asked=images_asked,
+                    **details,
+                )
+            )
+
         try:
             response = send()
-        except httpx.TimeoutException as error:
-            raise OpenAIImagesTimeoutError(f"{label}: {type(error).__name__} (no answer in time)") from error
         except httpx.TransportError as error:
-            raise OpenAIImagesConnectionError(f"{label}: {type(error).__name__}: {error}") from error
+            failure = transport_failure(label, error)
+            record("failed", error=type(error).__name__, possibly_billed=failure.possibly_billed)
+            raise failure from error
         self._log.info(
             "%s -> %s in %.1fs (request id %s)",
             label,
             response.status_code,
             time.monotonic() - started,
-            _request_id(response),
+            request_id(response),
         )
         if response.is_success:
-            return parse(response)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        raise error_for_status(
-            response.status_code,
-            body,
-            request_id=_request_id(response),
-            retry_after=parse_retry_after(response.headers),
-            should_retry=should_retry_status(response.status_code, response.headers),
-            fallback_text=response.text[:200],
-        )
+            try:
+                result = parse(response)
+            except OpenAIImagesResponseError as error:
+                error.possibly_billed = True  # the server answered 200: it may have generated the images
+                record("failed", response, error=type(error).__name__, possibly_billed=True)
+                raise
+            answered = len(result.data) if isinstance(result, ImagesResponse) else None
+            record("answered", response, images_answered=answered)
+            return result
+        refusal = refusal_for(response)
+        record("refused", response, error=type(refusal).__name__)
+        raise refusal
 
-    def _with_retries(self, label: str, send: Callable[[], httpx.Response], parse: Callable[[httpx.Response], T]) -> T:
+    def _with_retries(
+        self,
+        label: str,
+        send: Callable[[], httpx.Response],
+        parse: Callable[[httpx.Response], T],
+        images_asked: int | None = None,
+    ) -> T:
         policy = self.settings.retry
+        log: list[Attempt] = []
 
         def log_retry(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -278,15 +271,19 @@ class ImagesClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._attempt(label, send, parse)
+                    result = self._attempt(label, send, parse, log, images_asked)
+                    if isinstance(result, ImagesResponse):
+                        return cast("T", dataclasses.replace(result, attempts=tuple(log)))
+                    return result
         except OpenAIImagesError as error:
-            error.attempts = retrying.statistics.get("attempt_number")
+            error.attempts = len(log)
+            error.attempt_log = tuple(log)
             raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
 
-def _request_id(response: httpx.Response) -> str | None:
-    return response.headers.get("x-request-id") or response.headers.get("apim-request-id")
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout | httpx._client.UseClientDefault:

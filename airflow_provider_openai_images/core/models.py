@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 
@@ -25,6 +27,8 @@ GPT_IMAGE_ONLY_PARAMETERS = (
     "input_fidelity",
 )
 
+#: Where OpenAI serves its own API: retirement warnings concern it only.
+OPENAI_API_HOST = "api.openai.com"
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _DATED_SNAPSHOT = re.compile(r"^(?P<base>.+)-\d{4}-\d{2}-\d{2}$")
 
@@ -60,6 +64,8 @@ class ModelRules:
         (GPT image models always return base64).
     :param max_input_images: how many images one edit may take.
     :param input_image_types: MIME types accepted for edit and variation inputs.
+    :param shutdown: the day OpenAI shut the model down on its own API, if it did.
+    :param replacement: the model OpenAI recommends instead.
     """
 
     name: str
@@ -76,6 +82,8 @@ class ModelRules:
     max_input_image_bytes: int = 4 * 1024 * 1024
     input_fidelity: bool = False
     size_check: Callable[[str], str | None] | None = field(default=None, compare=False)
+    shutdown: date | None = None
+    replacement: str | None = None
 
     @property
     def is_gpt_image(self) -> bool:
@@ -109,10 +117,13 @@ def _gpt_image(name: str, *, sizes: frozenset[str] | None = _GPT_SIZES, input_fi
     )
 
 
+_DALL_E_SHUTDOWN = date(2026, 5, 12)
+
 KNOWN_MODELS: dict[str, ModelRules] = {
     rules.name: rules
     for rules in (
-        # Retired by OpenAI in 2026, still served by Azure OpenAI and self-hosted compatible servers.
+        # Shut down by OpenAI on 2026-05-12 (replacements as its deprecations page recommends); still
+        # served by Azure OpenAI and self-hosted compatible servers.
         ModelRules(
             name="dall-e-2",
             family="dall-e",
@@ -122,6 +133,8 @@ KNOWN_MODELS: dict[str, ModelRules] = {
             qualities=frozenset({"standard", "auto"}),
             prompt_limits={"generations": 1000, "edits": 1000},
             response_formats=frozenset({"url", "b64_json"}),
+            shutdown=_DALL_E_SHUTDOWN,
+            replacement="gpt-image-1-mini",
         ),
         ModelRules(
             name="dall-e-3",
@@ -133,6 +146,8 @@ KNOWN_MODELS: dict[str, ModelRules] = {
             styles=frozenset({"vivid", "natural"}),
             prompt_limits={"generations": 4000},
             response_formats=frozenset({"url", "b64_json"}),
+            shutdown=_DALL_E_SHUTDOWN,
+            replacement="gpt-image-1",
         ),
         _gpt_image("gpt-image-1"),
         _gpt_image("gpt-image-1-mini", input_fidelity=False),
@@ -143,12 +158,29 @@ KNOWN_MODELS: dict[str, ModelRules] = {
 }
 
 
+def snapshot_base(model: str) -> str | None:
+    """``gpt-image-2-2026-04-21`` -> ``gpt-image-2``; ``None`` for a name that is not a dated snapshot."""
+    snapshot = _DATED_SNAPSHOT.match(model)
+    return snapshot["base"] if snapshot else None
+
+
 def rules_for(model: str) -> ModelRules | None:
     """The rules of a known model (dated snapshots such as ``gpt-image-2-2026-04-21`` included)."""
-    if model in KNOWN_MODELS:
-        return KNOWN_MODELS[model]
-    snapshot = _DATED_SNAPSHOT.match(model)
-    return KNOWN_MODELS.get(snapshot["base"]) if snapshot else None
+    return KNOWN_MODELS.get(model) or KNOWN_MODELS.get(snapshot_base(model) or "")
+
+
+def retirement_notice(model: str, *, base_url: str, today: date) -> str | None:
+    """A warning when ``model`` is called on OpenAI's own API after OpenAI shut it down.
+
+    Azure OpenAI and compatible servers may still serve it, so elsewhere this says nothing.
+    """
+    rules = rules_for(model)
+    if rules is None or rules.shutdown is None or today < rules.shutdown:
+        return None
+    if urlsplit(base_url).hostname != OPENAI_API_HOST:
+        return None
+    instead = f"; use {rules.replacement!r} instead" if rules.replacement else ""
+    return f"OpenAI shut {model!r} down on {rules.shutdown.isoformat()}{instead} (it may still work elsewhere)."
 
 
 def _allowed(values: Iterable[str]) -> str:

@@ -134,6 +134,9 @@ class ImageRequest:
     endpoint: ClassVar[Endpoint]
     #: fields holding uploads, sent as multipart parts rather than parameters
     file_fields: ClassVar[tuple[str, ...]] = ()
+    #: whether a connection's ``default_model`` applies when no model is named (not for variations,
+    #: which only DALL-E models make)
+    uses_default_model: ClassVar[bool] = True
 
     model: str = DEFAULT_MODEL
     n: int | None = None
@@ -285,6 +288,7 @@ class VariationRequest(ImageRequest):
 
     endpoint: ClassVar[Endpoint] = "variations"
     file_fields: ClassVar[tuple[str, ...]] = ("image",)
+    uses_default_model: ClassVar[bool] = False
 
     model: str = DEFAULT_VARIATION_MODEL
     image: ImageFile | None = None

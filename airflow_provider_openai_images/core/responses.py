@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.core.attempts import Attempt
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class ImagesResponse:
     """The answer of any of the three image endpoints.
 
     :param request_id: the ``x-request-id`` header, for provenance and OpenAI support.
+    :param attempts: every HTTP attempt behind this answer, the answered one last (set by the client).
     """
 
     created: int
@@ -68,6 +72,7 @@ class ImagesResponse:
     output_format: str | None = None
     size: str | None = None
     quality: str | None = None
+    attempts: tuple[Attempt, ...] = ()
 
     @classmethod
     def from_json(cls, payload: Any, *, request_id: str | None = None) -> ImagesResponse:

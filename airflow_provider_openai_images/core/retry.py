@@ -3,7 +3,8 @@
 Modelled on the official openai-python client: connection errors, timeouts, 408, 409, 429 and
 5xx are retried; the server's ``x-should-retry`` header overrides that; ``retry-after-ms`` and
 ``retry-after`` (seconds or an HTTP date) are honoured up to a cap; otherwise a capped exponential
-backoff with jitter. Safety-system rejections are never retried.
+backoff with jitter. Safety-system rejections are never retried. Failures after which the images
+may already have been billed are retried only if ``retry_possibly_billed`` allows.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class RetryPolicy:
     :param max_retry_after: the longest server-requested wait we accept; a longer ``Retry-After``
         fails fast with an error that says when to try again, instead of blocking a worker slot.
     :param jitter: fraction of the backoff removed at random (0.25 removes up to a quarter).
+    :param retry_possibly_billed: also retry failures after which the images may have been billed (no
+        answer in time, connection lost, a cut or non-JSON 200). ``True`` by default, since the images
+        are lost otherwise; each such attempt is recorded. ``False`` gives up at once instead of
+        risking a second payment.
     """
 
     max_retries: int = 2
@@ -72,6 +77,7 @@ class RetryPolicy:
     max_delay: float = 8.0
     max_retry_after: float = 60.0
     jitter: float = 0.25
+    retry_possibly_billed: bool = True
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +92,8 @@ class RetryPolicy:
     def is_retryable(self, error: BaseException) -> bool:
         """Whether ``error`` may succeed on another attempt (regardless of attempts left)."""
         if isinstance(error, OpenAIImagesContentPolicyError):
+            return False
+        if getattr(error, "possibly_billed", False) and not self.retry_possibly_billed:
             return False
         if isinstance(error, OpenAIImagesAPIError):
             too_long = error.retry_after is not None and error.retry_after > self.max_retry_after

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,16 +9,19 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_openai_images import CONN_TYPE, DEFAULT_CONN_ID
+from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
 from airflow_provider_openai_images.core.retry import RetryPolicy
-from airflow_provider_openai_images.exceptions import OpenAIImagesError, OpenAIImagesValidationError
+from airflow_provider_openai_images.core.settings import ClientSettings
+from airflow_provider_openai_images.exceptions import OpenAIImagesError
+from airflow_provider_openai_images.hooks.connection import ConnectionValues, client_settings, price_table
 from airflow_provider_openai_images.inputs import ImageInput, resolve_images, resolve_one
 from airflow_provider_openai_images.preparation import InputPreparation
 
 if TYPE_CHECKING:
     import httpx
 
-    from airflow_provider_openai_images.core.client import ClientSettings, ImagesClient
+    from airflow_provider_openai_images.core.client import ImagesClient
     from airflow_provider_openai_images.core.responses import GeneratedImage, ImagesResponse
     from airflow_provider_openai_images.preparation import Box, SquarePolicy
 
@@ -57,6 +59,7 @@ class OpenAIImagesHook(BaseHook):
         timeout: float | None = None,
         connect_timeout: float | None = None,
         max_retries: int | None = None,
+        retry_possibly_billed: bool | None = None,
         retry_policy: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -72,6 +75,7 @@ class OpenAIImagesHook(BaseHook):
             "timeout": timeout,
             "connect_timeout": connect_timeout,
             "max_retries": max_retries,
+            "retry_possibly_billed": retry_possibly_billed,
         }
         self._retry_policy = retry_policy
         self._transport = transport
@@ -82,49 +86,30 @@ class OpenAIImagesHook(BaseHook):
     # -- connection -> settings -> client ----------------------------------------------------------
 
     @cached_property
-    def settings(self) -> ClientSettings:
-        """The client settings: connection values, then constructor overrides on top."""
+    def connection_values(self) -> ConnectionValues:
+        """The connection's host, key and extras, constructor overrides on top (the key is masked in logs)."""
         from airflow.sdk.log import mask_secret
 
-        from airflow_provider_openai_images.core.client import DEFAULT_BASE_URL, ClientSettings
-
         conn = self.get_connection(self.conn_id)
-        extras: Mapping[str, Any] = conn.extra_dejson
-
-        def pick(name: str) -> Any:
-            value = self._overrides.get(name)
-            if value is None:
-                value = extras.get(name, extras.get(f"extra__{CONN_TYPE}__{name}"))
-            return None if value == "" else value
-
         if conn.password:
             mask_secret(conn.password)
-        policy = self._retry_policy or RetryPolicy()
-        tuning = {
-            field: _number(name, value, kind)
-            for name, field, kind in (
-                ("max_retries", "max_retries", int),
-                ("retry_initial_delay", "initial_delay", float),
-                ("max_retry_after", "max_retry_after", float),
-            )
-            if (value := pick(name)) is not None
-        }
-        policy = dataclasses.replace(policy, **tuning)
-        values: dict[str, Any] = {
-            "api_key": conn.password or "",
-            "base_url": pick("base_url") or _host_url(conn.host) or DEFAULT_BASE_URL,
-            "organization": pick("organization"),
-            "project": pick("project"),
-            "api_type": pick("api_type") or "openai",
-            "api_version": pick("api_version"),
-            "azure_deployment": pick("azure_deployment"),
-            "retry": policy,
-            "allow_http_image_urls": str(pick("allow_http_image_urls")).lower() in ("true", "1", "yes"),
-        }
-        for name in ("timeout", "connect_timeout"):
-            if (value := pick(name)) is not None:
-                values[name] = _number(name, value, float)
-        return ClientSettings(**values)
+        return ConnectionValues(conn.host, conn.password or "", conn.extra_dejson, self._overrides)
+
+    @cached_property
+    def settings(self) -> ClientSettings:
+        """The client settings: connection values, then constructor overrides on top."""
+        return client_settings(self.connection_values, self._retry_policy)
+
+    @cached_property
+    def prices(self) -> PriceTable:
+        """The published prices with the connection's ``prices`` extra on top."""
+        return price_table(self.connection_values)
+
+    @property
+    def spill_path(self) -> str | None:
+        """The connection's ``spill_path`` extra: where paid images wait when S3 refuses them."""
+        value = self.connection_values.pick("spill_path")
+        return str(value) if value else None
 
     def get_conn(self) -> ImagesClient:
         """The :class:`ImagesClient` for this connection (created once per hook)."""
@@ -157,7 +142,8 @@ class OpenAIImagesHook(BaseHook):
         not know yet. Returns an :class:`ImagesResponse` whose ``data[i]`` holds ``b64_json`` or ``url``
         and ``revised_prompt``.
         """
-        return self.send(GenerateRequest.from_values({"prompt": prompt, **parameters}), timeout=timeout)
+        values = self.with_default_model(GenerateRequest, {"prompt": prompt, **parameters})
+        return self.send(GenerateRequest.from_values(values), timeout=timeout)
 
     def edit(
         self,
@@ -184,7 +170,9 @@ class OpenAIImagesHook(BaseHook):
             "images": tuple(resolve_images(image, parameter="image")),
             "mask": resolve_one(mask, parameter="mask") if mask is not None else None,
         }
-        request = EditRequest.from_values({"prompt": prompt, **parameters}, **files)
+        request = EditRequest.from_values(
+            self.with_default_model(EditRequest, {"prompt": prompt, **parameters}), **files
+        )
         return self._send_prepared(request, InputPreparation(prepare, square_policy, mask_box), timeout)
 
     def create_variation(
@@ -204,6 +192,13 @@ class OpenAIImagesHook(BaseHook):
         """
         request = VariationRequest.from_values(parameters, image=resolve_one(image, parameter="image"))
         return self._send_prepared(request, InputPreparation(prepare, square_policy), timeout)
+
+    def with_default_model(self, request_type: type[ImageRequest], values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with the connection's ``default_model`` when they name no model (generations, edits)."""
+        default = self.settings.default_model
+        if values.get("model") in (None, "") and request_type.uses_default_model and default:
+            return {**values, "model": default}
+        return dict(values)
 
     def image_bytes(self, image: GeneratedImage) -> bytes:
         """The bytes of one answered image: decoded, or downloaded at once without the API key."""
@@ -230,16 +225,3 @@ class OpenAIImagesHook(BaseHook):
         image_models = sorted(m for m in models if "image" in m or m.startswith("dall-e"))
         shown = ", ".join(image_models) if image_models else "none"
         return True, f"Connected to {self.settings.base_url}: {len(models)} models, image models: {shown}"
-
-
-def _host_url(host: str | None) -> str | None:
-    if not host:
-        return None
-    return host if "://" in host else f"https://{host}"
-
-
-def _number(name: str, value: Any, kind: type[int] | type[float]) -> Any:
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise OpenAIImagesValidationError(name, value, f"a number ({kind.__name__})") from None

@@ -18,6 +18,8 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
+from airflow_provider_openai_images.accounting import answer_costs, per_image, spend_summary
+from airflow_provider_openai_images.core.budget import Budget
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
 from airflow_provider_openai_images.keys import task_instance_prefix
@@ -50,6 +52,9 @@ BASE_TEMPLATE_FIELDS = (
     "response_format",
     "user",
     "extra_body",
+    "max_images",
+    "max_cost_usd",
+    "spill_path",
 )
 
 
@@ -78,8 +83,20 @@ class BaseOpenAIImagesOperator(BaseOperator):
     :param response_format: ``url`` or ``b64_json`` (DALL-E only; GPT image models always answer base64).
     :param user: an end-user id for OpenAI's abuse monitoring.
     :param extra_body: parameters this release does not know yet, sent as they are.
+    :param max_images: the most images this task may ask for (templated); more fails before anything is sent.
+    :param max_cost_usd: the most this task may spend, in USD (templated): the worst case of the request
+        (every image at the highest price its model, quality and size allow) is checked before anything
+        is sent; over it, or with no known price for the model, the task fails without retries.
+    :param retry_possibly_billed: retry in place a request that may already have been billed (no answer
+        in time, connection lost, a cut or non-JSON answer); default: the connection's extra, else ``True``
+        (the images are lost otherwise). ``False`` fails at once, without Airflow retries, saying which
+        attempt may have been billed.
+    :param spill_path: where paid images S3 refuses wait for the next try (templated): a location every
+        worker can read (``/mnt/shared/spill``, ``s3://other-bucket/spill``); default: the connection's
+        ``spill_path`` extra, else the worker's temp directory.
 
-    Parameters left at ``None`` (or rendered empty) are not sent.
+    Parameters left at ``None`` (or rendered empty) are not sent. Without ``model``, generations and
+    edits use the connection's ``default_model`` extra, else the request type's default.
     """
 
     template_fields: Sequence[str] = images_template_fields()
@@ -103,6 +120,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
         response_format: str | None = None,
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        max_images: int | str | None = None,
+        max_cost_usd: float | str | None = None,
+        retry_possibly_billed: bool | None = None,
+        spill_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -122,13 +143,17 @@ class BaseOpenAIImagesOperator(BaseOperator):
         self.response_format = response_format
         self.user = user
         self.extra_body = extra_body
+        self.max_images = max_images
+        self.max_cost_usd = max_cost_usd
+        self.retry_possibly_billed = retry_possibly_billed
+        self.spill_path = spill_path
 
     @cached_property
     def hook(self) -> OpenAIImagesHook:
         """The Images API hook for ``conn_id``."""
         from airflow_provider_openai_images.hooks import OpenAIImagesHook
 
-        return OpenAIImagesHook(conn_id=self.conn_id)
+        return OpenAIImagesHook(conn_id=self.conn_id, retry_possibly_billed=self.retry_possibly_billed)
 
     @cached_property
     def s3_hook(self) -> S3Hook:
@@ -154,11 +179,13 @@ class BaseOpenAIImagesOperator(BaseOperator):
     # -- the phases ----------------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[ImageRecord]:
-        with bad_input_fails_at_once():
-            values = self.request_type.normalise(self.request_values())
-            self.request_type.from_values(values).check_parameters()
-        wanted = values.get("n") or 1
-        lander = ImageLander(self.s3_hook, self.s3_bucket, self.key_prefix(context))
+        values, wanted = self.checked_values()
+        lander = ImageLander(
+            self.s3_hook,
+            self.s3_bucket,
+            self.key_prefix(context),
+            spill_path=self.spill_path or self.hook.spill_path,
+        )
         landed = {} if self.overwrite else self.recover_landed(lander, wanted)
         missing = [index for index in range(wanted) if index not in landed]
         if not missing:
@@ -168,8 +195,27 @@ class BaseOpenAIImagesOperator(BaseOperator):
             response = self.send(request)
         except OpenAIImagesContentPolicyError as error:
             return _in_order(landed) + self.rejected(error, request)
-        landed |= self.land_answer(lander, missing, response, self.provenance(request, response, prepared, context))
+        provenance = self.provenance(request, response, prepared, context)
+        landed |= self.land_answer(lander, missing, response, provenance)
+        self.log_spend(len(response.data), provenance)
         return _in_order(landed)
+
+    def checked_values(self) -> tuple[dict[str, Any], int]:
+        """The request's values and how many images it asks for, checked before anything is fetched
+        or sent: parameters against the model's rules, then the budget."""
+        with bad_input_fails_at_once():
+            values = self.hook.with_default_model(self.request_type, self.request_type.normalise(self.request_values()))
+            probe = self.request_type.from_values(values)
+            probe.check_parameters()
+            wanted = probe.n or 1
+            Budget.parse(self.max_images, self.max_cost_usd).check(
+                self.hook.prices,
+                model=probe.model,
+                images=wanted,
+                quality=getattr(probe, "quality", None),
+                size=probe.size,
+            )
+        return values, wanted
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
         """Images an earlier try of this task instance landed, and those it paid for but kept on this worker."""
@@ -203,7 +249,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
         except OpenAIImagesContentPolicyError:
             raise
         except OpenAIImagesError as error:
-            raise task_failure(error, max_retry_after=self.hook.settings.retry.max_retry_after) from error
+            retry = self.hook.settings.retry
+            raise task_failure(
+                error, max_retry_after=retry.max_retry_after, retry_possibly_billed=retry.retry_possibly_billed
+            ) from error
         finally:
             self.hook.close()
 
@@ -265,6 +314,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
     ) -> Provenance:
         """What the sidecar of each image of ``response`` says about how it came to be."""
         parameters = request.parameters()
+        cost, possibly_billed_cost = answer_costs(self.hook.prices, request, response)
         provenance: Provenance = {
             "model": request.model,
             "prompt": parameters.pop("prompt", None),
@@ -274,10 +324,17 @@ class BaseOpenAIImagesOperator(BaseOperator):
             "usage": dataclasses.asdict(response.usage) if response.usage else None,
             "inputs": self.describe_inputs(),
             "task": self.task_instance(context),
+            "cost_usd": per_image(cost, len(response.data)),
+            "attempts": [attempt.as_record() for attempt in response.attempts],
+            "possibly_billed_cost_usd": possibly_billed_cost,
         }
         if prepared is not None:
             provenance["prepared"] = prepared
         return provenance
+
+    def log_spend(self, images: int, provenance: Provenance) -> None:
+        """One line on what this try spent: images landed, their cost, attempts that may have been billed."""
+        self.log.info("%s", spend_summary(images, provenance))
 
     def _land(self, lander: ImageLander, images: list[PaidImage]) -> dict[int, ImageRecord]:
         report = lander.land_each(images)

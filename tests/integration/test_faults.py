@@ -5,104 +5,24 @@ the bucket, and that the API key appears nowhere: output, logs, XCom, rendered f
 from __future__ import annotations
 
 import json
-import logging
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images import s3 as s3_module
 from airflow_provider_openai_images.core.downloads import download_image
-from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
 from airflow_provider_openai_images.imaging import inspect_image
 from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.spill import SpillDirectory
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
-from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 from airflow_provider_openai_images.testing.s3_faults import S3Fault, S3FaultProxy
 from tests.imagefactory import decode, picture
 
-from .conftest import BUCKET, bucket_objects, return_values
-
-SECRET = "sk-proj-FAULTSUITE-SECRET-0123456789abcdef"
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-
-
-@pytest.fixture
-def api(images_api_emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch) -> ImagesAPIEmulator:
-    """The emulator behind a connection with a recognisable key and fast, bounded retries."""
-    monkeypatch.setattr(images_api_emulator, "api_key", SECRET)
-    extra = {"max_retries": 3, "retry_initial_delay": 0.05, "timeout": 1.0, "max_retry_after": 5}
-    for name, value in images_api_emulator.connection_env(**extra).items():
-        monkeypatch.setenv(name, value)
-    return images_api_emulator
-
-
-@pytest.fixture
-def s3_proxy(moto_server: MotoS3Server, s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3FaultProxy]:
-    """A fault-injecting proxy in front of moto; botocore's own retries off so ours are what is tested."""
-    connection = moto_server.connection()
-    with S3FaultProxy(moto_server.endpoint_url) as proxy:
-        connection["extra"] = {
-            **connection["extra"],
-            "endpoint_url": proxy.endpoint_url,
-            "config_kwargs": {"retries": {"total_max_attempts": 1}},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-        monkeypatch.setattr(s3_module, "S3_WRITE_RETRY", RetryPolicy(max_retries=3, initial_delay=0.05, max_delay=0.2))
-        yield proxy
-
-
-@pytest.fixture
-def everything(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> Any:
-    """Collects every place the key could leak to, for one test, with DEBUG logging on."""
-    caplog.set_level(logging.DEBUG)
-
-    def collect(run: Any, client: Any) -> str:
-        from airflow.models.renderedtifields import RenderedTaskInstanceFields
-        from airflow.models.xcom import XComModel
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        captured = capfd.readouterr()
-        texts = [captured.out, captured.err, caplog.text]
-        with create_session() as session:
-            for row in session.scalars(select(XComModel).where(XComModel.run_id == run.run_id)):
-                texts.append(json.dumps(XComModel.deserialize_value(row), default=str))
-            for row in session.scalars(
-                select(RenderedTaskInstanceFields).where(RenderedTaskInstanceFields.run_id == run.run_id)
-            ):
-                texts.append(json.dumps(row.rendered_fields, default=str))
-        for key, stored in bucket_objects(client).items():
-            texts.append(json.dumps(stored["Metadata"]))
-            if key.endswith(".json"):
-                texts.append(stored["Body"].decode())
-        return "\n".join(texts)
-
-    return collect
-
-
-def _assert_no_key(haystack: str) -> None:
-    assert haystack, "something was collected"
-    assert SECRET not in haystack
-    assert "FAULTSUITE-SECRET" not in haystack
-
-
-def _images(client: Any) -> dict[str, bytes]:
-    return {key: stored["Body"] for key, stored in bucket_objects(client).items() if not key.endswith(".json")}
-
-
-def _run(dagbag: Any, dag_id: str, **conf: Any) -> Any:
-    return dagbag.dags[dag_id].test(run_conf=conf or None)
-
+from .conftest import BUCKET, SECRET, assert_no_key, images_in, return_values, run_dag, tasks_test
 
 # -- transient API faults: retried, one payment per image -----------------------------------------
 
@@ -127,44 +47,44 @@ def test_transient_api_faults_are_retried_and_each_image_is_paid_once(
 ) -> None:
     fault, attempts = TRANSIENT[case]
     api.inject(fault)
-    run = _run(dagbag, "fault_injection_single")
+    run = run_dag(dagbag, "fault_injection_single")
     assert run.state == "success"
     assert len(api.requests_to("generations")) == attempts
     assert api.billed_images == 2, "exactly one billed generation per image"
     records = return_values(run, "generate")[0]
     assert [record["status"] for record in records] == ["landed", "landed"]
-    images = _images(s3)
+    images = images_in(s3)
     assert sorted(images) == sorted(record["key"] for record in records)
     assert all(decode(content).size == (1024, 1024) for content in images.values())
-    _assert_no_key(everything(run, s3))
+    assert_no_key(everything(run, s3))
 
 
 def test_spent_retries_fail_the_task_saying_what_happened(
     dagbag: Any, api: ImagesAPIEmulator, s3: Any, everything: Any
 ) -> None:
     api.inject(Fault.server_error(503, times=20))
-    run = _run(dagbag, "fault_injection_single")
+    run = run_dag(dagbag, "fault_injection_single")
     assert run.state == "failed"
     assert len(api.requests_to("generations")) == 4, "1 attempt + max_retries=3"
     assert api.billed_images == 0
-    assert _images(s3) == {}
+    assert images_in(s3) == {}
     haystack = everything(run, s3)
     assert "failed after 4 attempts" in haystack
     assert "Airflow's task retry" in haystack
-    _assert_no_key(haystack)
+    assert_no_key(haystack)
 
 
 def test_a_retry_after_beyond_the_cap_fails_at_once_saying_when_to_retry(
     dagbag: Any, api: ImagesAPIEmulator, s3: Any, everything: Any
 ) -> None:
     api.inject(Fault.rate_limit(120))
-    run = _run(dagbag, "fault_injection_single")
+    run = run_dag(dagbag, "fault_injection_single")
     assert run.state == "failed"
     assert len(api.requests_to("generations")) == 1
     haystack = everything(run, s3)
     assert "it asks to wait 120 s, longer than the 5 s" in haystack
     assert "Retry after 20" in haystack
-    _assert_no_key(haystack)
+    assert_no_key(haystack)
 
 
 # -- S3 faults after a paid generation -------------------------------------------------------------
@@ -179,44 +99,31 @@ def test_s3_throttling_and_blips_are_ridden_out_inside_the_task(
     fault: S3Fault, dagbag: Any, api: ImagesAPIEmulator, s3_proxy: S3FaultProxy, s3: Any, everything: Any
 ) -> None:
     s3_proxy.inject(fault)
-    run = _run(dagbag, "fault_injection_single")
+    run = run_dag(dagbag, "fault_injection_single")
     assert run.state == "success"
     assert s3_proxy.faults_left() == 0
     assert any(request.fault for request in s3_proxy.requests)
     assert api.billed_images == 2
-    assert len(_images(s3)) == 2
-    _assert_no_key(everything(run, s3))
-
-
-def _tasks_test(dag_id: str, run_id: str) -> str:
-    result = subprocess.run(
-        [AIRFLOW, "tasks", "test", dag_id, "generate", run_id],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
+    assert len(images_in(s3)) == 2
+    assert_no_key(everything(run, s3))
 
 
 def test_an_s3_outage_keeps_paid_images_and_the_retry_lands_them_without_paying(
     dagbag: Any, api: ImagesAPIEmulator, s3_proxy: S3FaultProxy, s3: Any, everything: Any
 ) -> None:
     s3_proxy.inject(S3Fault.slow_down(times=1000, after=2))  # image 0 and its sidecar land, then S3 is down
-    run = _run(dagbag, "fault_injection_single")
+    run = run_dag(dagbag, "fault_injection_single")
     assert run.state == "failed"
     assert api.billed_images == 2
-    assert len(_images(s3)) == 1
+    assert len(images_in(s3)) == 1
     haystack = everything(run, s3)
     assert "1 of 2 paid images did not land" in haystack
-    _assert_no_key(haystack)
+    assert_no_key(haystack)
     s3_proxy.reset()
-    output = _tasks_test("fault_injection_single", run.run_id)
+    output = tasks_test("fault_injection_single", "generate", run.run_id)
     assert "Landing 1 paid images an earlier try could not write" in output
     assert len(api.requests_to("generations")) == 1, "nothing paid again"
-    assert len(_images(s3)) == 2
+    assert len(images_in(s3)) == 2
     assert SECRET not in output
 
 
@@ -224,17 +131,17 @@ def test_on_another_worker_a_retry_pays_only_for_the_images_that_did_not_land(
     dagbag: Any, api: ImagesAPIEmulator, s3_proxy: S3FaultProxy, s3: Any
 ) -> None:
     s3_proxy.inject(S3Fault.slow_down(times=1000, after=2))
-    run = _run(dagbag, "fault_injection_single")
+    run = run_dag(dagbag, "fault_injection_single")
     assert run.state == "failed"
     prefix = f"openai-images/fault_injection_single/{key_segment(run.run_id)}/generate"
     spill = SpillDirectory(BUCKET, prefix)
     assert len(spill.load()) == 1
     shutil.rmtree(spill.path)  # another worker has no local copy
     s3_proxy.reset()
-    _tasks_test("fault_injection_single", run.run_id)
+    tasks_test("fault_injection_single", "generate", run.run_id)
     first, second = api.requests_to("generations")
     assert ((first.json or {})["n"], (second.json or {})["n"]) == (2, 1)
-    assert len(_images(s3)) == 2
+    assert len(images_in(s3)) == 2
 
 
 # -- safety-system rejections ------------------------------------------------------------------------
@@ -244,36 +151,36 @@ def test_a_safety_rejection_fails_without_retries_by_default(
     dagbag: Any, api: ImagesAPIEmulator, s3: Any, everything: Any
 ) -> None:
     api.inject(Fault.content_policy("gpt-image", times=5))
-    run = _run(dagbag, "fault_injection_single")
+    run = run_dag(dagbag, "fault_injection_single")
     assert run.state == "failed"
     assert len(api.requests) == 1
     haystack = everything(run, s3)
     assert "not retried" in haystack
-    _assert_no_key(haystack)
+    assert_no_key(haystack)
 
 
 def test_skip_skips_the_task_on_a_safety_rejection(dagbag: Any, api: ImagesAPIEmulator, s3: Any) -> None:
     api.inject(Fault.content_policy("dall-e"))
-    run = _run(dagbag, "fault_injection_skip")
+    run = run_dag(dagbag, "fault_injection_skip")
     (task_instance,) = run.get_task_instances()
     assert task_instance.state == "skipped"
     assert len(api.requests) == 1
-    assert _images(s3) == {}
+    assert images_in(s3) == {}
 
 
 def test_record_lets_a_mapped_run_carry_on_past_one_rejected_prompt(
     dagbag: Any, api: ImagesAPIEmulator, s3: Any, everything: Any
 ) -> None:
     api.inject(Fault.content_policy("azure"))
-    run = _run(dagbag, "fault_injection_mapped")
+    run = run_dag(dagbag, "fault_injection_mapped")
     assert run.state == "success"
     assert return_values(run, "summary") == [{"landed": 2, "rejected": 1}]
     rejected = [r for records in return_values(run, "generate") for r in records if r["status"] == "rejected"]
     assert rejected[0]["code"] == "content_filter"
     assert rejected[0]["s3_uri"] is None
     assert api.billed_images == 2
-    assert len(_images(s3)) == 2
-    _assert_no_key(everything(run, s3))
+    assert len(images_in(s3)) == 2
+    assert_no_key(everything(run, s3))
 
 
 # -- image URLs ------------------------------------------------------------------------------------
@@ -285,10 +192,10 @@ def test_url_answers_over_plain_http_are_refused_unless_the_connection_allows_th
     connection = images_api_emulator.connection()
     connection["extra"].pop("allow_http_image_urls")
     monkeypatch.setenv("AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT", json.dumps(connection))
-    run = _run(dagbag, "fault_injection_single", model="dall-e-2", size="256x256", n=1)
+    run = run_dag(dagbag, "fault_injection_single", model="dall-e-2", size="256x256", n=1)
     assert run.state == "failed"
     assert images_api_emulator.downloads == [], "not even one request to the image host"
-    assert _images(s3) == {}
+    assert images_in(s3) == {}
 
 
 class _Redirector(BaseHTTPRequestHandler):

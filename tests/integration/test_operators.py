@@ -3,32 +3,11 @@ run id stable, as a retry does, so the second try must find what the first one l
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from airflow_provider_openai_images.operators import (
-    OpenAICreateImageVariationOperator,
-    OpenAIEditImageOperator,
-    OpenAIGenerateImageOperator,
-)
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 
-from .conftest import BUCKET, bucket_objects
-
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-
-
-def tasks_test(dag_id: str, task_id: str, run_id: str) -> str:
-    """Run one task again inside an existing DAG run, as a retry or a clear does; returns its output."""
-    result = subprocess.run([AIRFLOW, "tasks", "test", dag_id, task_id, run_id], capture_output=True, text=True,
-                            timeout=300, env=dict(os.environ), check=False)  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
+from .conftest import BUCKET, bucket_objects, tasks_test
 
 
 def test_a_retried_task_with_everything_landed_pays_for_nothing(
@@ -59,12 +38,3 @@ def test_a_retry_after_a_partial_landing_asks_only_for_the_missing_images(
     assert "2 of 3 images already landed" in output
     assert sorted(k for k in bucket_objects(s3) if k.endswith(".png")) == keys
     assert images_api_emulator.billed_images == 4
-
-
-def test_operators_declare_every_argument_for_partial_and_expand() -> None:
-    """`.partial()/.expand()` validate names against __init__: nothing may hide in **kwargs."""
-    OpenAIGenerateImageOperator.partial(task_id="g", s3_bucket="b", model="dall-e-2").expand(prompt=["a", "b"])
-    OpenAIEditImageOperator.partial(task_id="e", s3_bucket="b", prompt="p").expand(image=["s3://b/1.png"])
-    OpenAICreateImageVariationOperator.partial(task_id="v", s3_bucket="b", n=2).expand(image=["s3://b/1.png"])
-    with pytest.raises(TypeError):
-        OpenAIGenerateImageOperator.partial(task_id="x", s3_bucket="b").expand(promt=["typo"])

@@ -169,3 +169,49 @@ def test_hook_repr_and_logs_do_not_show_the_key(emulator: ImagesAPIEmulator, cap
     hook.generate("x", model="gpt-image-1")
     assert emulator.api_key not in repr(hook) + repr(hook.settings) + repr(hook.get_conn())
     assert emulator.api_key not in caplog.text
+
+
+def test_money_and_model_extras_are_read_from_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(
+        monkeypatch,
+        "money",
+        password="sk-abcdef123456",
+        extra={
+            "default_model": "gpt-image-1",
+            "retry_possibly_billed": "false",
+            "prices": '{"my-sdxl": 0.003}',
+            "spill_path": "/mnt/shared/spill",
+        },
+    )
+    hook = OpenAIImagesHook("money")
+    assert hook.settings.default_model == "gpt-image-1"
+    assert hook.settings.retry.retry_possibly_billed is False
+    assert hook.prices.worst_case("my-sdxl", images=2, quality=None, size=None) == pytest.approx(0.006)
+    assert hook.spill_path == "/mnt/shared/spill"
+    assert OpenAIImagesHook("money", retry_possibly_billed=True).settings.retry.retry_possibly_billed is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "parameter"),
+    [({"retry_possibly_billed": "maybe"}, "retry_possibly_billed"), ({"prices": "{not json"}, "prices")],
+)
+def test_bad_money_extras_are_named(monkeypatch: pytest.MonkeyPatch, extra: dict[str, str], parameter: str) -> None:
+    _connection(monkeypatch, "badmoney", password="sk-abcdef123456", extra=extra)
+    hook = OpenAIImagesHook("badmoney")
+    with pytest.raises(OpenAIImagesValidationError) as raised:
+        _ = hook.settings, hook.prices
+    assert raised.value.parameter == parameter
+
+
+def test_the_connection_default_model_applies_to_generations_and_edits_not_variations(
+    emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in emulator.connection_env(default_model="gpt-image-1").items():
+        monkeypatch.setenv(name, value)
+    hook = OpenAIImagesHook(transport=emulator.transport())
+    hook.generate("a fox")
+    hook.edit(picture(64, 64), "snow")
+    hook.create_variation(picture(64, 64), size="256x256")
+    hook.generate("a fox", model="gpt-image-1-mini")
+    sent = [r.json["model"] if r.json else r.form["model"][0] for r in emulator.requests]
+    assert sent == ["gpt-image-1", "gpt-image-1", "dall-e-2", "gpt-image-1-mini"]

@@ -1,7 +1,9 @@
-"""DAGs for the fault-injection suite: no task retries, so a failing try ends the run at once."""
+"""DAGs for the fault-injection suite. Most have no task retries, so a failing try ends the run at
+once; ``fault_injection_retrying`` has two, to prove which failures do not use them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pendulum
@@ -20,6 +22,9 @@ with DAG(
         "n": Param(2, type="integer"),
         "size": Param("1024x1024", type="string"),
         "response_format": Param("", type="string"),
+        "quality": Param("", type="string"),
+        "max_images": Param("", type="string"),
+        "max_cost_usd": Param("", type="string"),
     },
     **COMMON,
 ):
@@ -29,8 +34,21 @@ with DAG(
         model="{{ params.model }}",
         n="{{ params.n }}",
         size="{{ params.size }}",
+        quality="{{ params.quality }}",
         response_format="{{ params.response_format }}",
+        max_images="{{ params.max_images }}",
+        max_cost_usd="{{ params.max_cost_usd }}",
         s3_bucket=BUCKET,
+    )
+
+with DAG(
+    dag_id="fault_injection_retrying",
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=1)},
+    **COMMON,
+):
+    # No model: the connection's default_model, else the package default.
+    OpenAIGenerateImageOperator(
+        task_id="generate", prompt="A lighthouse in a storm", size="1024x1024", s3_bucket=BUCKET
     )
 
 with DAG(dag_id="fault_injection_skip", **COMMON):

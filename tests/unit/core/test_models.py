@@ -104,3 +104,20 @@ def test_dated_snapshots_follow_their_base_model() -> None:
 def test_every_known_model_refuses_response_format_exactly_when_it_is_a_gpt_image_model() -> None:
     for name, rules in KNOWN_MODELS.items():
         assert bool(rules.response_formats) == (not rules.is_gpt_image), name
+
+
+def test_retirement_is_told_only_for_openai_s_own_api_and_only_after_the_shutdown() -> None:
+    from datetime import date
+
+    from airflow_provider_openai_images.core.models import retirement_notice
+
+    after, before = date(2026, 5, 12), date(2026, 5, 11)
+    notice = retirement_notice("dall-e-2", base_url="https://api.openai.com/v1", today=after)
+    assert (
+        notice
+        == "OpenAI shut 'dall-e-2' down on 2026-05-12; use 'gpt-image-1-mini' instead (it may still work elsewhere)."
+    )
+    assert retirement_notice("dall-e-2", base_url="https://api.openai.com/v1", today=before) is None
+    assert retirement_notice("dall-e-3", base_url="https://me.openai.azure.com", today=after) is None
+    assert retirement_notice("gpt-image-1", base_url="https://api.openai.com/v1", today=after) is None
+    assert retirement_notice("my-sdxl", base_url="https://api.openai.com/v1", today=after) is None

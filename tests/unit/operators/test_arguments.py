@@ -19,7 +19,8 @@ from airflow_provider_openai_images.operators import (
 OPERATORS = [OpenAIGenerateImageOperator, OpenAIEditImageOperator, OpenAICreateImageVariationOperator]
 CLASSES = [BaseOpenAIImagesOperator, BaseOpenAIPromptedImagesOperator, BaseOpenAIImagesInputOperator, *OPERATORS]
 SHARED = {"conn_id", "aws_conn_id", "s3_bucket", "s3_key_prefix", "overwrite", "on_content_policy_violation",
-          "model", "n", "size", "response_format", "user", "extra_body"}  # fmt: skip
+          "model", "n", "size", "response_format", "user", "extra_body",
+          "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path"}  # fmt: skip
 
 
 def own_arguments(cls: type) -> set[str]:

@@ -15,6 +15,7 @@ from airflow_provider_openai_images.operators import (
     OpenAIEditImageOperator,
     OpenAIGenerateImageOperator,
 )
+from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.imagefactory import decode, picture
 
 
@@ -89,8 +90,9 @@ def test_an_edit_draws_its_mask_from_boxes_with_the_same_preparation_as_the_hook
     ],
 )
 def test_bad_input_fails_the_task_without_retries_before_anything_is_sent(
-    arguments: dict[str, Any], parameter: str
+    arguments: dict[str, Any], parameter: str, emulator: ImagesAPIEmulator
 ) -> None:
     operator = OpenAIGenerateImageOperator(task_id="g", s3_bucket="b", **{"prompt": "x", **arguments})
     with pytest.raises(AirflowFailException, match=f"nothing was sent or paid for: Invalid {parameter}="):
         operator.execute({})  # type: ignore[arg-type]
+    assert emulator.requests == []

@@ -1,0 +1,48 @@
+"""What an answer cost, and what else may have been paid for: the figures records, sidecars and the
+task log carry. Estimates from :mod:`~airflow_provider_openai_images.core.pricing`, never invoices."""
+
+from __future__ import annotations
+
+from airflow_provider_openai_images.core.attempts import possibly_billed_images
+from airflow_provider_openai_images.core.pricing import PriceTable
+from airflow_provider_openai_images.core.requests import ImageRequest
+from airflow_provider_openai_images.core.responses import ImagesResponse
+from airflow_provider_openai_images.records import Provenance
+
+
+def answer_costs(
+    prices: PriceTable, request: ImageRequest, response: ImagesResponse
+) -> tuple[float | None, float | None]:
+    """What the answer cost, and at most what the attempts that may have been billed without an answer
+    cost (0 when there were none); ``None`` where a price is unknown."""
+    quality = getattr(request, "quality", None)
+    cost = prices.answer_cost(
+        request.model,
+        images=len(response.data),
+        usage=response.usage,
+        quality=response.quality or quality,
+        size=response.size or request.size,
+    )
+    unanswered = possibly_billed_images(response.attempts)
+    if not unanswered:
+        return cost, 0.0
+    possibly = prices.worst_case(request.model, images=unanswered, quality=quality, size=request.size)
+    return cost, None if possibly is None else round(possibly, 6)
+
+
+def per_image(cost: float | None, images: int) -> float | None:
+    """Each image's share of an answer's cost."""
+    return None if cost is None or not images else round(cost / images, 6)
+
+
+def spend_summary(images: int, provenance: Provenance) -> str:
+    """One line on what a try spent: images landed, their cost, attempts that may have been billed."""
+    each = provenance.get("cost_usd")
+    cost = "cost unknown (add the model to the connection's prices)" if each is None else f"${each * images:.4f}"
+    suspects = sum(attempt["possibly_billed"] for attempt in provenance.get("attempts", []))
+    possibly = provenance.get("possibly_billed_cost_usd")
+    up_to = f" (up to ${possibly:.4f})" if possibly else ""
+    return (
+        f"Spend of this try: {images} image(s) landed, {cost} (estimate); {suspects} attempt(s) may have been "
+        f"billed without an answer{up_to}."
+    )
