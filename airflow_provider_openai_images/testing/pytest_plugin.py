@@ -5,7 +5,8 @@ Enable with ``pytest_plugins = ["airflow_provider_openai_images.testing.pytest_p
 
 - ``images_api_emulator``: the session's emulator, running over HTTP, freshly reset, with the
   ``openai_images_default`` connection pointing at it through ``AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT``.
-  A test may change its ``api_key``, ``url_ttl`` or ``latency``: they are put back afterwards.
+  A test may change its ``api_key``, ``url_ttl``, ``latency`` or ``unavailable_models``: they are
+  put back afterwards.
 - ``images_api_emulator_in_process``: a fresh emulator that is never started, for tests that must
   not open sockets; reach it with ``transport=emulator.transport()``. ``openai_images_default``
   points at its in-process address, with its key.
@@ -32,9 +33,10 @@ def images_api_emulator(
     images_api_emulator_server: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ImagesAPIEmulator]:
     """The session's emulator, reset, with ``openai_images_default`` pointing at it; the settings a
-    test changes (``api_key``, ``url_ttl``, ``latency``) are restored after it."""
+    test changes (``api_key``, ``url_ttl``, ``latency``, ``unavailable_models``) are restored after it."""
     emulator = images_api_emulator_server
     settings = {name: getattr(emulator, name) for name in ("api_key", "url_ttl", "latency")}
+    settings["unavailable_models"] = set(emulator.unavailable_models)  # a copy: the set itself may change
     emulator.reset()
     for name, value in emulator.connection_env().items():
         monkeypatch.setenv(name, value)

@@ -10,7 +10,9 @@ Reach it over real HTTP on loopback (``with ImagesAPIEmulator() as emulator:``) 
 without any socket, through ``emulator.transport()``. Faults are scriptable
 (``emulator.inject(Fault.rate_limit(retry_after=1))``) and every request is recorded
 (``emulator.requests``), with how many images were billed, so tests can prove that nothing was paid
-for twice.
+for twice. Images are billed when generated, as the real API bills them, even if their answer is
+then truncated, dropped or too late for the client; ``emulator.wait_until_idle()`` waits for
+requests still in flight.
 
 Modules, one job each: :mod:`.faults` (scripted misbehaviour), :mod:`.records` (what was received),
 :mod:`.parsing` (raw request to record), :mod:`.validation` (what the API would refuse),

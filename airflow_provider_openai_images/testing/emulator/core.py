@@ -1,10 +1,22 @@
 """The emulated Images API and its image host, with no transport: parsed requests in, replies out.
 
 :class:`EmulatorCore` holds one emulator's state (scripted faults, the requests received and the
-downloads made, the images it serves, request ids), reads its settings (the expected key, URL
-lifetime, latency, image host address) from its owner at each request, and answers each request with
-a :class:`Reply` that says what to send, after how long and how. It never sleeps and never touches a
-socket: the HTTP server and the in-process httpx transport carry replies out, each in its own way.
+downloads made, the images it serves, request ids, the requests in flight), reads its settings (the
+expected key, URL lifetime, latency, models no longer served, image host address) from its owner at
+each request, and answers each request with a :class:`Reply` that says what to send, after how long
+and how. It never sleeps and never touches a socket: the HTTP server and the in-process httpx
+transport carry replies out, each in its own way.
+
+Billing is the real API's: a request's images are paid for the moment :meth:`EmulatorCore.answer`
+generates them (``RecordedRequest.billed_images``), whatever then becomes of the reply: delivered
+whole, truncated, delayed past the client's read timeout, dropped after generation, or corrupt.
+Requests refused before generation bill nothing: 401, 404 (unknown path, model no longer served),
+spec and model-rule rejections, ``status`` and ``non_json`` faults, and a ``drop`` that strikes
+before generation.
+
+The adapters bracket each request with :meth:`EmulatorCore.in_flight`, from receipt until they are
+done with it (delivered, dropped, or the client gone), so :meth:`EmulatorCore.wait_until_idle` can
+tell when no request is being processed any more.
 """
 
 from __future__ import annotations
@@ -14,6 +26,8 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal, NamedTuple, Protocol
@@ -37,8 +51,8 @@ class Reply:
     :param delay: seconds to wait before answering (the emulator's latency plus a ``Fault.slow``).
     :param delivery: ``whole``; ``drop``: close the connection without answering; ``truncate``: send
         the headers and the first half of the body, then close.
-    :param billed_images: how many images count as paid once this reply is delivered.
-    :param record: the recorded request that :meth:`bill` updates.
+
+    Billing is not the reply's business: the core has billed any images it carries already.
     """
 
     status: int
@@ -47,17 +61,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     delivery: Delivery = "whole"
-    billed_images: int = 0
-    record: RecordedRequest | None = field(default=None, repr=False)
 
     def head(self) -> list[tuple[str, str]]:
         """The response headers to send, in order: type, length, then the reply's own."""
         return [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))), *self.headers.items()]
-
-    def bill(self) -> None:
-        """Count the images as paid; adapters call this as they send (or would send) the reply."""
-        if self.record is not None:
-            self.record.billed_images = self.billed_images
 
 
 class _StoredImage(NamedTuple):
@@ -81,6 +88,10 @@ class CoreSettings(Protocol):
     latency: float
 
     @property
+    def unavailable_models(self) -> Collection[str]:
+        """Models answered ``404 model_not_found``, as the API answers a shut-down model."""
+
+    @property
     def image_host_url(self) -> str:
         """Where ``url`` answers point (the image host's root URL)."""
 
@@ -88,8 +99,8 @@ class CoreSettings(Protocol):
 class EmulatorCore:
     """The Images API's behaviour: validation, faults, generation, billing and the image host.
 
-    :param settings: the key, URL lifetime, latency and image host address, read at each request
-        (the :class:`ImagesAPIEmulator` that owns this core).
+    :param settings: the key, URL lifetime, latency, unavailable models and image host address, read
+        at each request (the :class:`ImagesAPIEmulator` that owns this core).
     """
 
     def __init__(self, settings: CoreSettings) -> None:
@@ -99,6 +110,8 @@ class EmulatorCore:
         self.downloads: list[DownloadRecord] = []
         self._images: dict[str, _StoredImage] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
         self._ids = itertools.count(1)
 
     def reset(self) -> None:
@@ -114,10 +127,33 @@ class EmulatorCore:
         with self._lock:
             self._images = {token: stored._replace(expires=0.0) for token, stored in self._images.items()}
 
+    # -- requests in flight ----------------------------------------------------------------------
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Bracket one request, from receipt until its adapter is done with it (delivered, dropped,
+        or the client gone); :meth:`wait_until_idle` waits for every bracket to close."""
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.notify_all()
+
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        """Block until no request is in flight; :class:`TimeoutError` if that takes over ``timeout`` s."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} emulator request(s) still in flight after {timeout:g} s")
+
     # -- the API --------------------------------------------------------------------------------
 
     def answer(self, parsed: ParsedRequest) -> Reply:
-        """Record a parsed API request and decide the reply (status, body, delay, delivery, billing)."""
+        """Record a parsed API request and decide the reply (status, body, delay, delivery); bill the
+        images the moment they are generated, whatever the reply's delivery."""
         record = parsed.record
         request_id = f"req_emulator_{next(self._ids):06d}"
         with self._lock:
@@ -128,27 +164,31 @@ class EmulatorCore:
         if record.path.startswith("/openai/") and not record.query.get("api-version"):
             record.status = 404
             azure_not_found = {"error": {"code": "404", "message": "Resource not found"}}
-            return self._json(404, azure_not_found, record, request_id)
+            return self._json(404, azure_not_found, request_id)
         fault = self.faults.take(lambda fault: fault.endpoint in (None, record.endpoint))
         if fault is not None:
             record.fault = fault.kind
-            if fault.kind in ("drop", "non_json", "status"):
+            if fault.kind in ("non_json", "status") or (fault.kind == "drop" and not fault.after_generation):
                 return self._fault(fault, record, request_id)
-        delay = fault.seconds if fault is not None and fault.kind == "delay" else 0.0
+        kind = fault.kind if fault is not None else None
+        delay = fault.seconds if fault is not None and kind == "delay" else 0.0
         try:
             if record.endpoint == "models":
-                payload = models_response()
+                payload = models_response(self.settings.unavailable_models)
             else:
-                payload = images_response(validate_image_request(record), self._store)
+                validated = validate_image_request(record, self.settings.unavailable_models)
+                payload = images_response(validated, self._store, corrupt=kind == "corrupt")
+                with self._lock:
+                    record.billed_images = len(payload["data"])
                 delay += self.settings.latency
         except RequestRejected as rejection:
             return self._error(rejection, record, request_id, delay=delay)
+        if kind == "drop":
+            return Reply(0, delay=delay, delivery="drop")
         record.status = 200
-        reply = self._json(200, payload, record, request_id, delay=delay)
-        if fault is not None and fault.kind == "truncate":
+        reply = self._json(200, payload, request_id, delay=delay)
+        if kind == "truncate":
             reply.delivery = "truncate"
-        elif record.endpoint != "models":
-            reply.billed_images = len(payload.get("data", []))
         return reply
 
     @staticmethod
@@ -161,34 +201,32 @@ class EmulatorCore:
 
     def _fault(self, fault: Fault, record: RecordedRequest, request_id: str) -> Reply:
         if fault.kind == "drop":
-            record.status = None
-            return Reply(0, delivery="drop", record=record)
+            return Reply(0, delivery="drop")
         if fault.kind == "non_json":
             record.status = 200
             html = b"<html><body>502 Bad Gateway</body></html>"
-            return Reply(200, html, "text/html", {"x-request-id": request_id}, record=record)
+            return Reply(200, html, "text/html", {"x-request-id": request_id})
         record.status = fault.status
         headers = dict(fault.headers)
         if fault.retry_after_date is not None:
             headers["Retry-After"] = formatdate(time.time() + fault.retry_after_date, usegmt=True)
-        return self._json(fault.status, {"error": fault.error or {}}, record, request_id, headers)
+        return self._json(fault.status, {"error": fault.error or {}}, request_id, headers)
 
     def _error(self, rejection: RequestRejected, record: RecordedRequest, request_id: str, delay: float = 0.0) -> Reply:
         record.status = rejection.status
-        return self._json(rejection.status, rejection.body, record, request_id, delay=delay)
+        return self._json(rejection.status, rejection.body, request_id, delay=delay)
 
     @staticmethod
     def _json(
         status: int,
         payload: dict[str, Any],
-        record: RecordedRequest,
         request_id: str,
         headers: dict[str, str] | None = None,
         *,
         delay: float = 0.0,
     ) -> Reply:
         body = json.dumps(payload).encode()
-        return Reply(status, body, headers={"x-request-id": request_id, **(headers or {})}, delay=delay, record=record)
+        return Reply(status, body, headers={"x-request-id": request_id, **(headers or {})}, delay=delay)
 
     # -- the image host -------------------------------------------------------------------------
 

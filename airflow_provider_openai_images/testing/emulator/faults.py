@@ -1,5 +1,12 @@
 """Scripted misbehaviours of the emulated Images API: error answers, dropped and truncated
-connections, non-JSON bodies and slow answers."""
+connections, non-JSON bodies, slow answers and corrupt images.
+
+Billing follows the real API: an image is paid for once it is generated, whatever then happens to the
+answer. Faults that strike before generation bill nothing: ``status`` answers, ``non_json`` (a proxy's
+error page) and ``drop`` by default. Faults that strike after it bill every image of the answer:
+``truncate``, ``delay`` (even when the client gives up waiting), ``corrupt`` and
+``drop(after_generation=True)``.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +18,21 @@ from typing import Any, Literal
 class Fault:
     """A scripted misbehaviour, applied to the next matching request(s).
 
+    Whether the request's images are billed depends on when the fault strikes (see the module): before
+    generation (``status``, ``non_json``, ``drop``) nothing is paid; after it (``truncate``, ``delay``,
+    ``corrupt``, ``drop`` with ``after_generation``) every generated image is.
+
     :param kind: ``status`` (an error response), ``drop`` (close the socket without answering),
-        ``truncate`` (announce a body, send half of it, close), ``non_json`` (200 with HTML) or
-        ``delay`` (wait, then answer normally).
+        ``truncate`` (announce a body, send half of it, close), ``non_json`` (200 with HTML),
+        ``delay`` (wait, then answer normally) or ``corrupt`` (200 whose images are cut to half
+        their bytes).
     :param endpoint: only requests to this endpoint (``generations``, ``edits``, ``variations``,
         ``models``) match; ``None`` matches all.
     :param times: how many matching requests it applies to.
+    :param after_generation: for ``drop``: generate (and bill) the images first, then hang up.
     """
 
-    kind: Literal["status", "drop", "truncate", "non_json", "delay"]
+    kind: Literal["status", "drop", "truncate", "non_json", "delay", "corrupt"]
     status: int = 500
     headers: tuple[tuple[str, str], ...] = ()
     error: dict[str, Any] | None = None
@@ -28,6 +41,7 @@ class Fault:
     times: int = 1
     #: send ``Retry-After`` as an HTTP date this many seconds after the moment of the answer
     retry_after_date: float | None = None
+    after_generation: bool = False
 
     @classmethod
     def rate_limit(
@@ -104,17 +118,28 @@ class Fault:
         return cls("status", status=400, error=errors[flavour], times=times, endpoint=endpoint)
 
     @classmethod
-    def drop_connection(cls, *, times: int = 1, endpoint: str | None = None) -> Fault:
-        return cls("drop", times=times, endpoint=endpoint)
+    def drop_connection(cls, *, after_generation: bool = False, times: int = 1, endpoint: str | None = None) -> Fault:
+        """Close the connection without answering: before generation (nothing billed) or, with
+        ``after_generation``, once the images are generated and billed (a reset on the way back)."""
+        return cls("drop", times=times, endpoint=endpoint, after_generation=after_generation)
 
     @classmethod
     def truncated_body(cls, *, times: int = 1, endpoint: str | None = None) -> Fault:
+        """Announce the whole body, send half of it, close; the images are billed."""
         return cls("truncate", times=times, endpoint=endpoint)
 
     @classmethod
     def non_json_body(cls, *, times: int = 1, endpoint: str | None = None) -> Fault:
+        """A proxy's HTML error page with status 200, before generation: nothing billed."""
         return cls("non_json", times=times, endpoint=endpoint)
 
     @classmethod
     def slow(cls, seconds: float, *, times: int = 1, endpoint: str | None = None) -> Fault:
+        """Answer ``seconds`` late; the images are billed even if the client stops waiting."""
         return cls("delay", seconds=seconds, times=times, endpoint=endpoint)
+
+    @classmethod
+    def corrupt_image(cls, *, times: int = 1, endpoint: str | None = None) -> Fault:
+        """A 200 whose images are generated (billed) but cut to half their bytes: ``b64_json`` is
+        valid base64 of an undecodable file, and a ``url`` serves the cut file."""
+        return cls("corrupt", times=times, endpoint=endpoint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from airflow_provider_openai_images.core.models import parse_size
@@ -15,19 +15,42 @@ from airflow_provider_openai_images.testing.emulator.validation import Validated
 #: ``store(content, content_type, extension)`` keeps an image on the image host and returns its URL
 StoreImage = Callable[[bytes, str, str], str]
 
+#: output tokens of one gpt-image-1 image, as OpenAI documents them: size -> quality -> tokens
+OUTPUT_TOKENS: dict[tuple[int, int], dict[str, int]] = {
+    (1024, 1024): {"low": 272, "medium": 1056, "high": 4160},
+    (1024, 1536): {"low": 408, "medium": 1584, "high": 6240},
+    (1536, 1024): {"low": 408, "medium": 1584, "high": 6240},
+}
+#: what a GPT image request's text and input images count as (input tokens)
+_TEXT_TOKENS, _INPUT_IMAGE_TOKENS = 50, 40
 
-def models_response() -> dict[str, Any]:
-    """``GET /models``: every model the provider knows, as the API lists them."""
+
+def image_output_tokens(quality: str | None, size: tuple[int, int]) -> int:
+    """Output tokens of one image: the documented figure for the three standard sizes, the 1024x1024
+    one scaled by pixel area (rounded) for any other; ``auto`` or no quality counts as ``medium``."""
+    quality = quality if quality in ("low", "high") else "medium"
+    if size in OUTPUT_TOKENS:
+        return OUTPUT_TOKENS[size][quality]
+    return round(OUTPUT_TOKENS[(1024, 1024)][quality] * size[0] * size[1] / (1024 * 1024))
+
+
+def models_response(unavailable: Collection[str] = ()) -> dict[str, Any]:
+    """``GET /models``: every model the provider knows that is not ``unavailable``, as the API lists them."""
     from airflow_provider_openai_images.core.models import KNOWN_MODELS
 
     return {
         "object": "list",
-        "data": [{"id": name, "object": "model", "owned_by": "emulator"} for name in KNOWN_MODELS],
+        "data": [
+            {"id": name, "object": "model", "owned_by": "emulator"} for name in KNOWN_MODELS if name not in unavailable
+        ],
     }
 
 
-def images_response(request: ValidatedRequest, store: StoreImage) -> dict[str, Any]:
-    """Draw the ``n`` images asked for and answer with them as ``b64_json`` or as URLs from ``store``."""
+def images_response(request: ValidatedRequest, store: StoreImage, *, corrupt: bool = False) -> dict[str, Any]:
+    """Draw the ``n`` images asked for and answer with them as ``b64_json`` or as URLs from ``store``.
+
+    :param corrupt: cut every image file to half its bytes (``Fault.corrupt_image``).
+    """
     model, rules, params, sources = request.model, request.rules, request.params, request.sources
     gpt = rules.is_gpt_image if rules is not None else model.startswith(("gpt-image", "chatgpt-image"))
     size = parse_size(params.get("size") or "auto") or (
@@ -43,6 +66,8 @@ def images_response(request: ValidatedRequest, store: StoreImage) -> dict[str, A
             prompt, index, size, source=sources[0] if sources else None, mask=request.mask, transparent=transparent
         )
         content = encode_image(picture, output_format, params.get("output_compression"))
+        if corrupt:
+            content = content[: len(content) // 2]
         item: dict[str, Any] = {}
         if response_format == "url":
             item["url"] = store(content, FORMATS[output_format][1], output_format)
@@ -53,19 +78,24 @@ def images_response(request: ValidatedRequest, store: StoreImage) -> dict[str, A
         data.append(item)
     answer: dict[str, Any] = {"created": int(time.time()), "data": data}
     if gpt:
+        quality = params.get("quality") if params.get("quality") in ("low", "medium", "high") else "medium"
         answer.update(
             background="transparent" if transparent else "opaque",
             output_format=output_format,
             size=f"{size[0]}x{size[1]}",
-            quality=params.get("quality") if params.get("quality") in ("low", "medium", "high") else "medium",
-            usage={
-                "input_tokens": 50,
-                "output_tokens": 272 * len(data),
-                "total_tokens": 50 + 272 * len(data),
-                "input_tokens_details": {
-                    "text_tokens": 50 - 40 * bool(sources),
-                    "image_tokens": 40 * bool(sources),
-                },
-            },
+            quality=quality,
+            usage=_usage(image_output_tokens(quality, size) * len(data), with_images=bool(sources)),
         )
     return answer
+
+
+def _usage(output_tokens: int, *, with_images: bool) -> dict[str, Any]:
+    """An ``ImageGenUsage``: input split between text and images, output all image tokens."""
+    image_tokens = _INPUT_IMAGE_TOKENS if with_images else 0
+    return {
+        "input_tokens": _TEXT_TOKENS,
+        "output_tokens": output_tokens,
+        "total_tokens": _TEXT_TOKENS + output_tokens,
+        "input_tokens_details": {"text_tokens": _TEXT_TOKENS - image_tokens, "image_tokens": image_tokens},
+        "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0},
+    }

@@ -3,6 +3,10 @@ and one for the image host, carrying out the core's replies.
 
 The standard library's server on purpose: dropped connections and truncated bodies need byte-level
 control of the socket that ASGI servers hide.
+
+Each request counts as in flight (:meth:`EmulatorCore.in_flight`) from receipt until its handler
+thread is done with it: delivered, hung up on, or found the client gone after sleeping its delay.
+Billing is the core's, at generation; delivery changes nothing to it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ class _ReplyingHandler(BaseHTTPRequestHandler):
         if reply.delivery == "drop":
             self._hang_up()
             return
-        reply.bill()
         try:
             self.send_response(reply.status)
             for name, value in reply.head():
@@ -53,17 +56,20 @@ class _ReplyingHandler(BaseHTTPRequestHandler):
 
 class _APIHandler(_ReplyingHandler):
     def do_GET(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parsed = parse_request(self.command, self.path, self.headers.items(), body, api_key=self.core.settings.api_key)
-        self._deliver(self.core.answer(parsed))
+        with self.core.in_flight():
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = self.headers.items()
+            parsed = parse_request(self.command, self.path, headers, body, api_key=self.core.settings.api_key)
+            self._deliver(self.core.answer(parsed))
 
     do_POST = do_GET
 
 
 class _ImageHostHandler(_ReplyingHandler):
     def do_GET(self) -> None:
-        self._deliver(self.core.serve_file(*parse_download(self.path, self.headers.items())))
+        with self.core.in_flight():
+            self._deliver(self.core.serve_file(*parse_download(self.path, self.headers.items())))
 
 
 class EmulatorHTTPServers:

@@ -9,6 +9,7 @@ reach a real host with them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_images.testing.emulator.core import EmulatorCore
@@ -30,11 +31,23 @@ IN_PROCESS_IMAGE_HOST_URL = "http://image-host.emulator.invalid"
 class ImagesAPIEmulator:
     """A local, offline stand-in for the OpenAI Images API, for demos and tests.
 
+    It bills as the real API does: an image is paid for once generated, whatever becomes of the
+    answer. A truncated body, an answer the client stopped waiting for (``Fault.slow``), a connection
+    dropped after generation (``Fault.drop_connection(after_generation=True)``) and a corrupt image
+    (``Fault.corrupt_image()``) are all billed; a request refused before generation (401, 404, a
+    rejected parameter, a model in ``unavailable_models``, a ``status`` or ``non_json`` fault, a
+    plain ``drop``) is not. Each :class:`RecordedRequest` says how many images it billed.
+
+    The settings below are attributes too, read at every request, so a test may change them.
+
     :param api_key: the key requests must carry (``Authorization: Bearer`` or Azure's ``api-key``).
     :param url_ttl: seconds a ``url`` answer stays downloadable (OpenAI: 3600).
     :param host: interface to listen on (loopback by default).
     :param port: API port; 0 picks a free one. The image host always takes a free port.
     :param latency: seconds added to every image request, to imitate generation time.
+    :param unavailable_models: models the endpoint no longer serves (a shut-down model): requests
+        for them are answered ``404 model_not_found`` and billed nothing, and ``GET /models`` leaves
+        them out. The attribute is a mutable ``set``.
     """
 
     def __init__(
@@ -45,10 +58,12 @@ class ImagesAPIEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
+        unavailable_models: Iterable[str] = (),
     ) -> None:
         self.api_key = api_key
         self.url_ttl = url_ttl
         self.latency = latency
+        self.unavailable_models: set[str] = set(unavailable_models)
         self._host = host
         self._port = port
         self._servers: EmulatorHTTPServers | None = None
@@ -141,5 +156,20 @@ class ImagesAPIEmulator:
 
     @property
     def billed_images(self) -> int:
-        """Images generated and delivered in a complete response: what a real account would pay for."""
+        """Images generated, whether or not their answer reached the client: what a real account
+        would pay for (the sum of ``billed_images`` over :attr:`requests`).
+
+        Images are billed when generated, which is when the request is received: a request still
+        being answered is counted already. A test asserting on billing after faults that abandon
+        requests (``Fault.slow`` beyond the client's timeout, a truncated or dropped answer) should
+        call :meth:`wait_until_idle` first, so that no request of its own is still in flight.
+        """
         return sum(request.billed_images for request in self.requests)
+
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        """Block until no request is being processed: no HTTP server thread at work (one still
+        sleeping a ``Fault.slow`` for a client that gave up included) and no in-process call.
+
+        :raises TimeoutError: if requests are still in flight after ``timeout`` seconds.
+        """
+        self._core.wait_until_idle(timeout)

@@ -5,8 +5,10 @@ emulated API and its image host in-process, whatever host the URL names: paths u
 to the image host, everything else to the API. Requests are parsed exactly as the HTTP server parses
 them. Faults come out as httpx would report them over a socket: a dropped connection and a truncated
 body raise :class:`httpx.RemoteProtocolError`, and an answer slower than the read timeout raises
-:class:`httpx.ReadTimeout` after waiting that long (its images still count as billed, as they do
-when the HTTP server answers a client that stopped waiting).
+:class:`httpx.ReadTimeout` after waiting that long. Billing is the core's, at generation: a truncated,
+timed-out or after-generation dropped answer is paid for, as it is over HTTP.
+
+Each call counts as in flight (:meth:`EmulatorCore.in_flight`) until the transport returns or raises.
 """
 
 from __future__ import annotations
@@ -36,18 +38,20 @@ class InProcessTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._core = core
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        reply = self._reply(request, request.read())
-        wait, timed_out = _wait(reply, request)
-        if wait > 0:
-            time.sleep(wait)
-        return _response(reply, request, timed_out=timed_out)
+        with self._core.in_flight():
+            reply = self._reply(request, request.read())
+            wait, timed_out = _wait(reply, request)
+            if wait > 0:
+                time.sleep(wait)
+            return _response(reply, request, timed_out=timed_out)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        reply = self._reply(request, await request.aread())
-        wait, timed_out = _wait(reply, request)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return _response(reply, request, timed_out=timed_out)
+        with self._core.in_flight():
+            reply = self._reply(request, await request.aread())
+            wait, timed_out = _wait(reply, request)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            return _response(reply, request, timed_out=timed_out)
 
     def _reply(self, request: httpx.Request, body: bytes) -> Reply:
         target = request.url.raw_path.decode("ascii")
@@ -72,11 +76,10 @@ def _wait(reply: Reply, request: httpx.Request) -> tuple[float, bool]:
 
 
 def _response(reply: Reply, request: httpx.Request, *, timed_out: bool) -> httpx.Response:
-    if reply.delivery == "drop":
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-    reply.bill()
     if timed_out:
         raise httpx.ReadTimeout("timed out", request=request)
+    if reply.delivery == "drop":
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
     if reply.delivery == "truncate":
         return httpx.Response(reply.status, headers=reply.head(), stream=_TruncatedBody(reply.body, request))
     return httpx.Response(reply.status, headers=reply.head(), content=reply.body)

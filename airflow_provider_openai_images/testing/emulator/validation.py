@@ -5,6 +5,7 @@ API takes. Anything else raises :class:`RequestRejected`, carrying the API's err
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -54,20 +55,28 @@ class ValidatedRequest:
 
 
 @cache
-def spec_validators() -> dict[str, Any]:
-    """One JSON Schema validator per image endpoint, read from the packaged OpenAPI document once."""
-    import yaml
+def spec_validator(schema: str) -> Any:
+    """A JSON Schema validator for one schema of the packaged OpenAPI document (``CreateImageRequest``,
+    ``ImagesResponse``...); the document is read once."""
     from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({"$ref": f"urn:openai-images#/components/schemas/{schema}"}, registry=_spec_registry())
+
+
+@cache
+def _spec_registry() -> Any:
+    import yaml
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
     spec_file = resources.files("airflow_provider_openai_images.testing").joinpath("openai-images-openapi.yaml")
     spec = yaml.load(spec_file.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    registry = Registry().with_resource("urn:openai-images", Resource.from_contents(spec, DRAFT202012))
-    return {
-        endpoint: Draft202012Validator({"$ref": f"urn:openai-images#/components/schemas/{schema}"}, registry=registry)
-        for endpoint, schema in SCHEMAS.items()
-    }
+    return Registry().with_resource("urn:openai-images", Resource.from_contents(spec, DRAFT202012))
+
+
+def spec_validators() -> dict[str, Any]:
+    """One JSON Schema validator per image endpoint, for its request schema."""
+    return {endpoint: spec_validator(schema) for endpoint, schema in SCHEMAS.items()}
 
 
 def validate_against_spec(endpoint: str, body: dict[str, Any]) -> None:
@@ -78,8 +87,11 @@ def validate_against_spec(endpoint: str, body: dict[str, Any]) -> None:
         raise RequestRejected(400, f"Invalid request body: {error.message}", param=param, code="invalid_value")
 
 
-def validate_image_request(record: RecordedRequest) -> ValidatedRequest:
-    """Check a request to an image endpoint as the API would (raises :class:`RequestRejected`)."""
+def validate_image_request(record: RecordedRequest, unavailable_models: Collection[str] = ()) -> ValidatedRequest:
+    """Check a request to an image endpoint as the API would (raises :class:`RequestRejected`).
+
+    :param unavailable_models: models the endpoint no longer serves: answered ``404 model_not_found``.
+    """
     endpoint = record.endpoint
     assert endpoint in SCHEMAS
     if endpoint == "generations":
@@ -89,6 +101,10 @@ def validate_image_request(record: RecordedRequest) -> ValidatedRequest:
         params, uploads = _multipart_parameters(record)
     validate_against_spec(endpoint, params)
     model = params.get("model") or ("dall-e-2" if endpoint != "edits" else "gpt-image-1.5")
+    if model in unavailable_models:
+        raise RequestRejected(
+            404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
+        )
     scalars = {key: value for key, value in params.items() if key not in ("image", "image[]", "mask")}
     try:
         rules = validate_parameters(model, endpoint, scalars)  # type: ignore[arg-type]

@@ -27,15 +27,21 @@ def test_settings_a_test_changes_are_restored_for_the_next_one(pytester: pytest.
             images_api_emulator.api_key = "sk-changed"
             images_api_emulator.url_ttl = -1
             images_api_emulator.latency = 0.5
+            images_api_emulator.unavailable_models.add("dall-e-3")
             images_api_emulator.inject(Fault.server_error())
 
         def test_b_gets_the_emulator_as_it_was(images_api_emulator):
             settings = (images_api_emulator.api_key, images_api_emulator.url_ttl, images_api_emulator.latency)
             assert settings == (DEFAULT_API_KEY, 3600.0, 0.0)
+            assert images_api_emulator.unavailable_models == set()
+            images_api_emulator.unavailable_models = {"dall-e-2"}
+
+        def test_c_gets_it_back_even_after_the_set_was_replaced(images_api_emulator):
+            assert images_api_emulator.unavailable_models == set()
         """
     )
     result = pytester.runpytest("-p", "airflow_provider_openai_images.testing.pytest_plugin", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_the_in_process_fixture_is_a_fresh_emulator_behind_the_default_connection(pytester: pytest.Pytester) -> None:
