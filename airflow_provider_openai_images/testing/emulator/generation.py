@@ -1,4 +1,5 @@
-"""The JSON bodies of successful answers: an ``ImagesResponse`` for a validated image request, and
+"""The JSON bodies of successful answers: an ``ImagesResponse`` for a validated image request (with
+GPT image models' token ``usage``, by quality and size as OpenAI documents it for gpt-image-1), and
 the model list of ``GET /models``."""
 
 from __future__ import annotations

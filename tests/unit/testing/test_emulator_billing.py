@@ -20,18 +20,10 @@ from PIL import Image
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from airflow_provider_openai_images.testing.emulator.validation import spec_validator
 from tests.imagefactory import decode, ribbon_edit
+from tests.unit.testing.test_emulator_in_process import _client
 
 # two images a request, so that what is billed is not confused with a count of requests
 GENERATE = {"prompt": "an otter", "model": "gpt-image-1-mini", "size": "1024x1024", "quality": "low", "n": 2}
-
-
-def _client(emulator: ImagesAPIEmulator, *, timeout: float = 5.0, key: str | None = None) -> httpx.Client:
-    return httpx.Client(
-        transport=emulator.transport(),
-        base_url=emulator.base_url,
-        headers={"Authorization": f"Bearer {key or emulator.api_key}"},
-        timeout=timeout,
-    )
 
 
 def _generate(emulator: ImagesAPIEmulator, body: dict[str, Any] | None = None, **client: Any) -> httpx.Response:
