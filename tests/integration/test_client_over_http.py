@@ -29,19 +29,26 @@ GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-1-mini", size="10
 
 
 @pytest.mark.parametrize(
-    "fault",
-    [Fault.drop_connection(), Fault.truncated_body(), Fault.non_json_body(), Fault.rate_limit(2, form="http-date")],
-    ids=["dropped", "truncated", "non-json", "429 http-date"],
+    ("fault", "billed"),
+    [
+        (Fault.drop_connection(), 1),
+        (Fault.drop_connection(after_generation=True), 2),
+        (Fault.truncated_body(), 2),
+        (Fault.non_json_body(), 1),
+        (Fault.rate_limit(2, form="http-date"), 1),
+    ],
+    ids=["dropped", "dropped after generation", "truncated", "non-json", "429 http-date"],
 )
-def test_faults_on_the_wire_are_retried_and_billed_once(
-    fault: Fault, make_client: MakeClient, images_api_emulator: ImagesAPIEmulator, sleeps: Sleeps
+def test_faults_on_the_wire_are_retried_and_what_was_generated_is_billed(
+    fault: Fault, billed: int, make_client: MakeClient, images_api_emulator: ImagesAPIEmulator, sleeps: Sleeps
 ) -> None:
     images_api_emulator.inject(fault)
     response = make_client().send(GENERATE)
     assert decode(response.data[0].decode()).size == (1024, 1024)
     assert len(images_api_emulator.requests) == 2
     assert len(sleeps) == 1
-    assert images_api_emulator.billed_images == 1
+    images_api_emulator.wait_until_idle()
+    assert images_api_emulator.billed_images == billed
 
 
 def test_a_slow_answer_times_out_and_the_retry_succeeds(

@@ -10,6 +10,7 @@ from importlib import resources
 
 import pytest
 
+from airflow_provider_openai_images.core.attempts import possibly_billed_images
 from airflow_provider_openai_images.core.client import ImagesClient
 from airflow_provider_openai_images.core.downloads import image_bytes
 from airflow_provider_openai_images.core.requests import (
@@ -204,28 +205,30 @@ def test_429_waits_as_long_as_the_server_says_then_succeeds_billing_once(
 
 
 @pytest.mark.parametrize(
-    "fault",
+    ("fault", "billed"),
     [
-        Fault.server_error(500),
-        Fault.server_error(502),
-        Fault.server_error(503),
-        Fault.drop_connection(),
-        Fault.truncated_body(),
-        Fault.non_json_body(),
-        Fault("status", status=408),
-        Fault("status", status=409),
+        (Fault.server_error(500), 1),
+        (Fault.server_error(502), 1),
+        (Fault.server_error(503), 1),
+        (Fault.drop_connection(), 1),
+        (Fault.drop_connection(after_generation=True), 2),
+        (Fault.truncated_body(), 2),
+        (Fault.non_json_body(), 1),
+        (Fault("status", status=408), 1),
+        (Fault("status", status=409), 1),
     ],
-    ids=["500", "502", "503", "dropped", "truncated", "non-json", "408", "409"],
+    ids=["500", "502", "503", "dropped", "dropped after generation", "truncated", "non-json", "408", "409"],
 )
-def test_transient_faults_are_retried_with_backoff(
-    fault: Fault, make_client: MakeClient, emulator: ImagesAPIEmulator, sleeps: Sleeps
+def test_transient_faults_are_retried_with_backoff_and_what_was_generated_is_billed(
+    fault: Fault, billed: int, make_client: MakeClient, emulator: ImagesAPIEmulator, sleeps: Sleeps
 ) -> None:
     emulator.inject(fault)
-    make_client().send(GENERATE)
+    response = make_client().send(GENERATE)
     assert len(emulator.requests) == 2
     assert len(sleeps) == 1
     assert 0.375 <= sleeps[0] <= 0.5
-    assert emulator.billed_images == 1
+    assert emulator.billed_images == billed, "a retry after a generated but lost answer pays again"
+    assert billed - 1 <= possibly_billed_images(response.attempts), "each billed attempt without an answer is flagged"
 
 
 def test_retries_are_bounded_and_the_error_says_how_many_attempts(
