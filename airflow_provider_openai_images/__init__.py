@@ -104,6 +104,29 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Defaults to the model name of each request.",
                         "schema": {"type": ["string", "null"]},
                     },
+                    "default_model": {
+                        "label": "Default model",
+                        "description": "Model of generations and edits that name none (default gpt-image-1.5).",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "retry_possibly_billed": {
+                        "label": "Retry possibly billed requests",
+                        "description": "Retry a request that got no usable answer after it was sent (it may have "
+                        "been billed). Off: fail at once instead of risking a second payment.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                    "prices": {
+                        "label": "Prices (JSON)",
+                        "description": 'Override or add prices, e.g. {"my-model": 0.02} (USD per image) or '
+                        '{"gpt-image-1": {"image_output": 40}} (USD per million tokens).',
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "spill_path": {
+                        "label": "Spill path",
+                        "description": "Where paid images wait when S3 refuses them: a location every worker "
+                        "reads (shared volume, s3://bucket/prefix). Default: the worker's temp dir.",
+                        "schema": {"type": ["string", "null"]},
+                    },
                 },
             }
         ],

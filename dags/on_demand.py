@@ -58,6 +58,13 @@ with DAG(
             description="low/medium/high for GPT image models, standard/hd for dall-e-3.",
         ),
         "n": Param(1, type="integer", minimum=1, maximum=10, title="Number of images"),
+        "max_cost_usd": Param(
+            1.0,
+            type="number",
+            minimum=0,
+            title="Budget (USD)",
+            description="The run fails before any request if the images could cost more (worst case).",
+        ),
         "bucket": Param("openai-images-demo", type="string", minLength=3, maxLength=63, title="S3 bucket"),
     },
 ) as dag:
@@ -68,6 +75,7 @@ with DAG(
         size="{{ params.size }}",
         quality="{{ params.quality }}",
         n="{{ params.n }}",
+        max_cost_usd="{{ params.max_cost_usd }}",
         s3_bucket="{{ params.bucket }}",
         s3_key_prefix="on-demand/{{ run_id | key_segment }}",
     )

@@ -56,7 +56,7 @@ def main() -> int:
 
         client = s3.client()
         objects = client.list_objects_v2(Bucket=BUCKET)["Contents"]
-        images, labels = [], []
+        images, labels, cost = [], [], 0.0
         for item in sorted(objects, key=lambda item: item["Key"]):
             key = item["Key"]
             print(f"  s3://{BUCKET}/{key}  ({item['Size']} bytes)")
@@ -64,11 +64,12 @@ def main() -> int:
                 record = json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())["record"]
                 images.append(client.get_object(Bucket=BUCKET, Key=record["key"])["Body"].read())
                 labels.append(f"{record['width']}x{record['height']} {record['sha256'][:8]}")
+                cost += record.get("cost_usd") or 0.0
         OUTPUT.mkdir(exist_ok=True)
         sheet = OUTPUT / "contact-sheet.png"
         sheet.write_bytes(contact_sheet(images, labels))
         print(f"\n{len(images)} images landed; contact sheet: {sheet.relative_to(ROOT)}")
-        print(f"Paid generations (emulated): {images_api.billed_images}")
+        print(f"Paid generations (emulated): {images_api.billed_images}; estimated cost ${cost:.4f} (cost_usd)")
         picture = OUTPUT / "inputs-before-after.png"
         picture.write_bytes(inputs_before_after())
         print(f"Input preparation, before and after: {picture.relative_to(ROOT)}")

@@ -153,7 +153,7 @@ def test_on_demand_dag_runs_with_the_trigger_form_values(
 
 def test_trigger_form_params_describe_a_usable_form(dagbag: Any) -> None:
     params = dagbag.dags["openai_images_on_demand"].params
-    assert set(params) == {"prompt", "model", "size", "quality", "n", "bucket"}
+    assert set(params) == {"prompt", "model", "size", "quality", "n", "max_cost_usd", "bucket"}
     assert params.get_param("n").schema == {"type": "integer", "minimum": 1, "maximum": 10, "title": "Number of images"}
     assert "gpt-image-1.5" in params.get_param("model").schema["enum"]
 
@@ -186,3 +186,15 @@ def test_an_expired_url_fails_clearly_and_leaves_no_object(
     landed = bucket_objects(s3)
     assert any("/hero_creative/" in key for key in landed)
     assert not any("/variants/" in key for key in landed), "nothing half-landed from the expired URL"
+
+
+def test_the_trigger_form_budget_stops_an_expensive_run_before_any_request(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+) -> None:
+    form = {"model": "gpt-image-1", "quality": "high", "size": "1536x1024", "n": 10, "max_cost_usd": 0.5,
+            "bucket": BUCKET}  # fmt: skip
+    run = dagbag.dags["openai_images_on_demand"].test(run_conf=form)
+    assert run.state == "failed"
+    (task_instance,) = run.get_task_instances()
+    assert task_instance.try_number == 1, "over budget: no Airflow retries either"
+    assert images_api_emulator.requests == []
