@@ -36,13 +36,13 @@ def per_image(cost: float | None, images: int) -> float | None:
 
 
 def spend_summary(images: int, provenance: Provenance) -> str:
-    """One line on what a try spent: images landed, their cost, attempts that may have been billed."""
+    """One line on what a try spent: the images of its answer, their cost, attempts that may have been billed."""
     each = provenance.get("cost_usd")
     cost = "cost unknown (add the model to the connection's prices)" if each is None else f"${each * images:.4f}"
     suspects = sum(attempt["possibly_billed"] for attempt in provenance.get("attempts", []))
     possibly = provenance.get("possibly_billed_cost_usd")
     up_to = f" (up to ${possibly:.4f})" if possibly else ""
     return (
-        f"Spend of this try: {images} image(s) landed, {cost} (estimate); {suspects} attempt(s) may have been "
+        f"Spend of this try: {images} image(s) answered, {cost} (estimate); {suspects} attempt(s) may have been "
         f"billed without an answer{up_to}."
     )

@@ -196,8 +196,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
         except OpenAIImagesContentPolicyError as error:
             return _in_order(landed) + self.rejected(error, request)
         provenance = self.provenance(request, response, prepared, context)
-        landed |= self.land_answer(lander, missing, response, provenance)
-        self.log_spend(len(response.data), provenance)
+        try:
+            landed |= self.land_answer(lander, missing, response, provenance)
+        finally:
+            self.log.info("%s", spend_summary(len(response.data), provenance))
         return _in_order(landed)
 
     def checked_values(self) -> tuple[dict[str, Any], int]:
@@ -331,10 +333,6 @@ class BaseOpenAIImagesOperator(BaseOperator):
         if prepared is not None:
             provenance["prepared"] = prepared
         return provenance
-
-    def log_spend(self, images: int, provenance: Provenance) -> None:
-        """One line on what this try spent: images landed, their cost, attempts that may have been billed."""
-        self.log.info("%s", spend_summary(images, provenance))
 
     def _land(self, lander: ImageLander, images: list[PaidImage]) -> dict[int, ImageRecord]:
         report = lander.land_each(images)

@@ -43,7 +43,7 @@ def only_try(run: Any) -> Any:
 
 
 def test_a_truncated_answer_is_recorded_as_possibly_billed_and_the_counts_add_up(
-    dagbag: Any, api: ImagesAPIEmulator, s3: Any
+    dagbag: Any, api: ImagesAPIEmulator, s3: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
     api.inject(Fault.truncated_body())
     run = run_dag(dagbag, "fault_injection_single")
@@ -57,6 +57,10 @@ def test_a_truncated_answer_is_recorded_as_possibly_billed_and_the_counts_add_up
     assert sidecar["provenance"]["possibly_billed_cost_usd"] > 0
     api.wait_until_idle()
     assert api.billed_images == paid_according_to(sidecar) == 4
+    spend = [line for line in capfd.readouterr().out.splitlines() if "Spend of this try" in line]
+    assert len(spend) == 1
+    assert "2 image(s) answered, $0.0" in spend[0]
+    assert "1 attempt(s) may have been billed without an answer (up to $0.0" in spend[0]
 
 
 def test_without_retry_possibly_billed_one_request_is_sent_and_the_task_says_it_may_have_been_billed(

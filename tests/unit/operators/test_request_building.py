@@ -96,3 +96,14 @@ def test_bad_input_fails_the_task_without_retries_before_anything_is_sent(
     with pytest.raises(AirflowFailException, match=f"nothing was sent or paid for: Invalid {parameter}="):
         operator.execute({})  # type: ignore[arg-type]
     assert emulator.requests == []
+
+
+def test_retry_possibly_billed_on_the_operator_wins_over_the_connection(
+    emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in emulator.connection_env(retry_possibly_billed=True).items():
+        monkeypatch.setenv(name, value)
+    strict = OpenAIGenerateImageOperator(task_id="g", s3_bucket="b", prompt="x", retry_possibly_billed=False)
+    lenient = OpenAIGenerateImageOperator(task_id="h", s3_bucket="b", prompt="x")
+    assert strict.hook.settings.retry.retry_possibly_billed is False
+    assert lenient.hook.settings.retry.retry_possibly_billed is True
