@@ -3,11 +3,13 @@ task log carry. Estimates from :mod:`~airflow_provider_openai_images.core.pricin
 
 from __future__ import annotations
 
+import dataclasses
+
 from airflow_provider_openai_images.core.attempts import possibly_billed_images
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
-from airflow_provider_openai_images.records import Provenance
+from airflow_provider_openai_images.records import PreparationReport, Provenance, TaskInstanceInfo
 
 
 def answer_costs(
@@ -46,3 +48,33 @@ def spend_summary(images: int, provenance: Provenance) -> str:
         f"Spend of this try: {images} image(s) answered, {cost} (estimate); {suspects} attempt(s) may have been "
         f"billed without an answer{up_to}."
     )
+
+
+def answer_provenance(
+    request: ImageRequest,
+    response: ImagesResponse,
+    *,
+    prices: PriceTable,
+    sources: list[str],
+    task: TaskInstanceInfo,
+    prepared: PreparationReport | None = None,
+) -> Provenance:
+    """What the sidecar of each image of ``response`` says about how it came to be, and what it cost."""
+    parameters = request.parameters()
+    cost, possibly_billed_cost = answer_costs(prices, request, response)
+    provenance: Provenance = {
+        "model": request.model,
+        "prompt": parameters.pop("prompt", None),
+        "request_id": response.request_id,
+        "created": response.created,
+        "parameters": parameters,
+        "usage": dataclasses.asdict(response.usage) if response.usage else None,
+        "inputs": sources,
+        "task": task,
+        "cost_usd": per_image(cost, len(response.data)),
+        "attempts": [attempt.as_record() for attempt in response.attempts],
+        "possibly_billed_cost_usd": possibly_billed_cost,
+    }
+    if prepared is not None:
+        provenance["prepared"] = prepared
+    return provenance

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,20 @@ class LandingReport:
         )
 
 
+@dataclass
+class Recovery:
+    """What an earlier try of the same task instance left behind.
+
+    :param landed: records of every image that is in S3 now.
+    :param in_s3: how many of them were there already.
+    :param kept: the landing of images kept in the spill (its ``problems`` say which still failed).
+    """
+
+    landed: dict[int, ImageRecord]
+    in_s3: int
+    kept: LandingReport
+
+
 class ImageLander:
     """Writes one task instance's images under one prefix, and finds what an earlier try wrote.
 
@@ -87,9 +101,14 @@ class ImageLander:
         self.retry = retry or s3.S3_WRITE_RETRY
         self.spill = SpillDirectory(bucket, self.prefix, spill_path, conn_id=s3_hook.aws_conn_id)
 
-    def already_landed(self, count: int) -> dict[int, ImageRecord]:
-        """Records of images ``0..count-1`` that are complete in S3 (object and sidecar, sizes matching)."""
-        sizes = s3.object_sizes(self.s3_hook, self.bucket, f"{self.prefix}/")
+    def already_landed(self, count: int, sizes: Mapping[str, int] | None = None) -> dict[int, ImageRecord]:
+        """Records of images ``0..count-1`` that are complete in S3 (object and sidecar, sizes matching).
+
+        :param sizes: key -> size of the objects under the prefix, when a listing was made already
+            (a job lists its whole prefix once for all its items).
+        """
+        if sizes is None:
+            sizes = s3.object_sizes(self.s3_hook, self.bucket, f"{self.prefix}/")
         landed: dict[int, ImageRecord] = {}
         for index in range(count):
             sidecar_key = image_key(self.prefix, index, "json")
@@ -109,6 +128,13 @@ class ImageLander:
             for index, (content, provenance) in sorted(self.spill.load().items())
             if index < count and index not in skip
         ]
+
+    def recover(self, count: int, sizes: Mapping[str, int] | None = None) -> Recovery:
+        """What earlier tries left: images already in S3, and kept images landed now (not paid again)."""
+        landed = self.already_landed(count, sizes)
+        kept = self.kept_images(count, landed)
+        report = self.land_each(kept)
+        return Recovery(landed=landed | report.landed, in_s3=len(landed), kept=report)
 
     def land_each(self, images: Iterable[PaidImage]) -> LandingReport:
         """Fetch and land each image in turn; one that fails does not stop the others, and none is lost."""

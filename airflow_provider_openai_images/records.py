@@ -17,7 +17,10 @@ from airflow_provider_openai_images.core.attempts import AttemptRecord
 #: Longest prompt kept in a sidecar; the record itself never holds the prompt.
 MAX_SIDECAR_PROMPT = 4000
 
-ImageStatus = Literal["landed", "rejected"]
+ImageStatus = Literal["landed", "rejected", "failed"]
+#: why images are missing: a safety rejection, a refusal no retry fixes, a request that may have been
+#: billed (not retried), a rate limit longer than the task waits, retries spent, or S3 refusing them
+FailureKind = Literal["rejected", "refused", "possibly_billed", "rate_limited", "gave_up", "not_landed"]
 #: What input preparation did, e.g. ``{"image": {"cropped": true}, "mask": {"mask_from": "alpha"}}``.
 PreparationReport = dict[str, Any]
 
@@ -52,7 +55,8 @@ class ImageRecord(TypedDict):
     metadata_uri: NotRequired[str]
     """``s3://`` URI of the provenance sidecar ``{index:03d}.json``."""
     status: ImageStatus
-    """``landed``, or ``rejected`` for a safety rejection recorded with ``on_content_policy_violation="record"``."""
+    """``landed``; ``rejected`` for a safety rejection recorded with ``on_content_policy_violation="record"`` (or
+    in a bulk task); ``failed`` for a bulk item whose request failed otherwise."""
     cost_usd: NotRequired[float | None]
     """What this image cost, in USD: an estimate from the answer's token usage or the published price per
     image (half for the Batch API); ``None`` when the price is unknown (add it to the connection's
@@ -60,9 +64,18 @@ class ImageRecord(TypedDict):
     prepared: NotRequired[PreparationReport]
     """Edits and variations only: what input preparation did."""
     code: NotRequired[str | None]
-    """Rejected only: the API's error code (``content_policy_violation``, ``moderation_blocked``, ...)."""
+    """Rejected or failed only: the API's error code (``content_policy_violation``, ``moderation_blocked``, ...)."""
     message: NotRequired[str]
-    """Rejected only: the API's explanation."""
+    """Rejected or failed only: what happened."""
+
+
+class ItemFailure(TypedDict):
+    """Why a request's images are missing, as JSON (records, manifests, trigger events carry it)."""
+
+    kind: FailureKind
+    message: str
+    code: str | None
+    request_id: str | None
 
 
 class TaskInstanceInfo(TypedDict):

@@ -8,7 +8,6 @@ recover what an earlier try landed, request what is missing, land the answer.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -18,7 +17,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
-from airflow_provider_openai_images.accounting import answer_costs, per_image, spend_summary
+from airflow_provider_openai_images.accounting import answer_provenance, spend_summary
 from airflow_provider_openai_images.core.budget import Budget
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
@@ -27,11 +26,18 @@ from airflow_provider_openai_images.landing import ImageLander, PaidImage
 from airflow_provider_openai_images.operators.failures import (
     CONTENT_POLICY_ACTIONS,
     ContentPolicyAction,
+    airflow_exception,
     bad_input_fails_at_once,
     content_policy_outcome,
-    task_failure,
+    describe_failure,
 )
-from airflow_provider_openai_images.records import ImageRecord, PreparationReport, Provenance, TaskInstanceInfo
+from airflow_provider_openai_images.records import (
+    ImageRecord,
+    ItemFailure,
+    PreparationReport,
+    Provenance,
+    TaskInstanceInfo,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -220,21 +226,21 @@ class BaseOpenAIImagesOperator(BaseOperator):
         return values, wanted
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
-        """Images an earlier try of this task instance landed, and those it paid for but kept on this worker."""
-        landed = lander.already_landed(wanted)
-        if landed:
+        """Images an earlier try of this task instance landed, and those it paid for but kept in the spill."""
+        recovery = lander.recover(wanted)
+        if recovery.in_s3:
             self.log.info(
                 "%d of %d images already landed under s3://%s/%s by an earlier try: not paying for them again",
-                len(landed),
+                recovery.in_s3,
                 wanted,
                 lander.bucket,
                 lander.prefix,
             )
-        kept = lander.kept_images(wanted, landed)
-        if kept:
-            self.log.info("Landing %d paid images an earlier try could not write to S3", len(kept))
-            landed |= self._land(lander, kept)
-        return landed
+        if recovery.kept.paid:
+            self.log.info("Landing %d paid images an earlier try could not write to S3", recovery.kept.paid)
+        if recovery.kept.problems:
+            raise AirflowException(recovery.kept.failure_message())
+        return recovery.landed
 
     def request_for(self, values: Mapping[str, Any], count: int) -> tuple[ImageRequest, PreparationReport | None]:
         """The validated request for ``count`` images, inputs loaded and prepared; nothing is sent yet."""
@@ -251,10 +257,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         except OpenAIImagesContentPolicyError:
             raise
         except OpenAIImagesError as error:
-            retry = self.hook.settings.retry
-            raise task_failure(
-                error, max_retry_after=retry.max_retry_after, retry_possibly_billed=retry.retry_possibly_billed
-            ) from error
+            raise airflow_exception(self.describe_failure(error)) from error
         finally:
             self.hook.close()
 
@@ -262,7 +265,15 @@ class BaseOpenAIImagesOperator(BaseOperator):
         """A safety rejection: fail without retries, skip, or record it, as ``on_content_policy_violation`` says."""
         action = self.on_content_policy_violation
         self.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, error)
-        return content_policy_outcome(error, action=action, model=request.model)
+        failure = self.describe_failure(error)
+        return content_policy_outcome(failure, action=action, model=request.model)
+
+    def describe_failure(self, error: OpenAIImagesError) -> ItemFailure:
+        """What ``error`` means for this task, under the connection's retry policy."""
+        retry = self.hook.settings.retry
+        return describe_failure(
+            error, max_retry_after=retry.max_retry_after, retry_possibly_billed=retry.retry_possibly_billed
+        )
 
     def land_answer(
         self, lander: ImageLander, missing: list[int], response: ImagesResponse, provenance: Provenance
@@ -315,24 +326,14 @@ class BaseOpenAIImagesOperator(BaseOperator):
         self, request: ImageRequest, response: ImagesResponse, prepared: PreparationReport | None, context: Context
     ) -> Provenance:
         """What the sidecar of each image of ``response`` says about how it came to be."""
-        parameters = request.parameters()
-        cost, possibly_billed_cost = answer_costs(self.hook.prices, request, response)
-        provenance: Provenance = {
-            "model": request.model,
-            "prompt": parameters.pop("prompt", None),
-            "request_id": response.request_id,
-            "created": response.created,
-            "parameters": parameters,
-            "usage": dataclasses.asdict(response.usage) if response.usage else None,
-            "inputs": self.describe_inputs(),
-            "task": self.task_instance(context),
-            "cost_usd": per_image(cost, len(response.data)),
-            "attempts": [attempt.as_record() for attempt in response.attempts],
-            "possibly_billed_cost_usd": possibly_billed_cost,
-        }
-        if prepared is not None:
-            provenance["prepared"] = prepared
-        return provenance
+        return answer_provenance(
+            request,
+            response,
+            prices=self.hook.prices,
+            sources=self.describe_inputs(),
+            task=self.task_instance(context),
+            prepared=prepared,
+        )
 
     def _land(self, lander: ImageLander, images: list[PaidImage]) -> dict[int, ImageRecord]:
         report = lander.land_each(images)

@@ -20,7 +20,7 @@ from airflow_provider_openai_images.exceptions import (
     OpenAIImagesRateLimitError,
     OpenAIImagesValidationError,
 )
-from airflow_provider_openai_images.records import ImageRecord, rejected_record
+from airflow_provider_openai_images.records import FailureKind, ImageRecord, ItemFailure, rejected_record
 
 ContentPolicyAction = Literal["fail", "skip", "record"]
 CONTENT_POLICY_ACTIONS: tuple[ContentPolicyAction, ...] = ("fail", "skip", "record")
@@ -54,42 +54,77 @@ def possibly_billed_summary(attempts: tuple[Attempt, ...]) -> str:
     )
 
 
-def task_failure(error: OpenAIImagesError, *, max_retry_after: float, retry_possibly_billed: bool) -> AirflowException:
-    """The exception that fails the try after the client gave up on ``error``.
+def describe_failure(error: OpenAIImagesError, *, max_retry_after: float, retry_possibly_billed: bool) -> ItemFailure:
+    """What a request the client gave up on means for its task, as JSON (it travels in trigger events).
 
-    Requests the API rejected, models the endpoint does not serve, and failures that may have been
-    billed when ``retry_possibly_billed`` is off fail without Airflow retries; rate limits say when to
-    retry; everything else leaves it to Airflow's task retries. Every message says which attempts may
-    have been billed.
+    Safety rejections are ``rejected``; requests the API refused, models the endpoint does not serve,
+    and failures that may have been billed when ``retry_possibly_billed`` is off are ``refused`` or
+    ``possibly_billed`` (no Airflow retry helps); rate limits say when to retry; the rest is
+    ``gave_up`` (Airflow's task retries ask only for what is missing). Every message says which
+    attempts may have been billed.
     """
     billed = possibly_billed_summary(error.attempt_log)
+
+    def failure(kind: FailureKind, message: str) -> ItemFailure:
+        return {"kind": kind, "message": message, "code": error.code, "request_id": error.request_id}
+
+    if isinstance(error, OpenAIImagesContentPolicyError):
+        return failure("rejected", error.message)
     if error.possibly_billed and not retry_possibly_billed:
-        return AirflowFailException(
+        message = (
             f"The request may have been billed: it was sent and no usable answer came back ({error}). Not retried "
             f"(retry_possibly_billed is off), so it is not paid for twice.{billed}"
         )
+        return failure("possibly_billed", message)
     if isinstance(error, (OpenAIImagesBadRequestError, OpenAIImagesModelNotFoundError)):
-        return AirflowFailException(f"The API refused the request; retrying would not help: {error}.{billed}")
+        message = f"The API refused the request; retrying would not help: {error}.{billed}"
+        return failure("refused", message)
     if isinstance(error, OpenAIImagesRateLimitError) and error.retry_after is not None:
         ready = datetime.now(timezone.utc) + timedelta(seconds=error.retry_after)
-        return AirflowException(
+        message = (
             f"Rate limited by the Images API: it asks to wait {error.retry_after:.0f} s, longer than the "
             f"{max_retry_after:.0f} s this task waits in place. Retry after {ready:%Y-%m-%d %H:%M:%S} UTC "
             f"(Airflow's task retries do, if retries and retry_delay allow). {error}.{billed}"
         )
+        return failure("rate_limited", message)
     attempts = f" after {error.attempts} attempts" if error.attempts else ""
-    return AirflowException(
+    message = (
         f"The Images API call failed{attempts}; images already landed are kept and Airflow's task retry "
         f"(if retries allow) asks only for the missing ones. {error}.{billed}"
     )
+    return failure("gave_up", message)
+
+
+#: failures no Airflow retry can fix
+_FINAL: frozenset[FailureKind] = frozenset({"rejected", "refused", "possibly_billed"})
+
+
+def airflow_exception(failure: ItemFailure) -> AirflowException:
+    """The exception that fails the try for ``failure``: without Airflow retries when they cannot help."""
+    if failure["kind"] == "rejected":
+        return AirflowFailException(f"Rejected by the safety system: {failure['message']} (not retried: the "
+                                    "safety system would reject it again)")  # fmt: skip
+    if failure["kind"] in _FINAL:
+        return AirflowFailException(failure["message"])
+    return AirflowException(failure["message"])
+
+
+def failure_record(failure: ItemFailure, *, model: str | None) -> ImageRecord:
+    """The record that stands for images a failure left missing (``rejected`` for a safety rejection)."""
+    record = rejected_record(model=model, code=failure["code"], message=failure["message"],
+                             request_id=failure["request_id"])  # fmt: skip
+    if failure["kind"] != "rejected":
+        record["status"] = "failed"
+        record["cost_usd"] = None
+    return record
 
 
 def content_policy_outcome(
-    error: OpenAIImagesContentPolicyError, *, action: ContentPolicyAction, model: str | None
+    failure: ItemFailure, *, action: ContentPolicyAction, model: str | None
 ) -> list[ImageRecord]:
     """What a safety rejection does: fail without retries, skip the task, or record it and carry on."""
     if action == "skip":
-        raise AirflowSkipException(f"Skipped: {error}") from error
+        raise AirflowSkipException(f"Skipped: rejected by the safety system: {failure['message']}")
     if action == "record":
-        return [rejected_record(model=model, code=error.code, message=error.message, request_id=error.request_id)]
-    raise AirflowFailException(f"{error} (not retried: the safety system would reject it again)") from error
+        return [failure_record(failure, model=model)]
+    raise airflow_exception(failure)
