@@ -44,7 +44,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "OpenAI Images",
                 "python-modules": [
                     "airflow_provider_openai_images.operators.base",
-                    "airflow_provider_openai_images.operators.prompted",
+                    "airflow_provider_openai_images.operators.output_options",
                     "airflow_provider_openai_images.operators.with_inputs",
                     "airflow_provider_openai_images.operators.generate",
                     "airflow_provider_openai_images.operators.edit",

@@ -6,11 +6,21 @@ quality and size allow (a quality or size left to the server counts at its most 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.exceptions import OpenAIImagesBudgetError, OpenAIImagesValidationError
+
+
+class Ask(NamedTuple):
+    """What one request asks for, as far as its price goes."""
+
+    model: str
+    images: int
+    quality: str | None = None
+    size: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,41 +37,46 @@ class Budget:
     def parse(cls, max_images: Any = None, max_cost_usd: Any = None) -> Budget:
         return cls(_limit("max_images", max_images, int), _limit("max_cost_usd", max_cost_usd, float))
 
-    def check(
-        self,
-        prices: PriceTable,
-        *,
-        model: str,
-        images: int,
-        quality: str | None = None,
-        size: str | None = None,
-        batch: bool = False,
-    ) -> float | None:
-        """Refuse a request over budget; return its worst-case cost (``None`` if the price is unknown).
+    def check(self, prices: PriceTable, asks: Sequence[Ask], *, batch: bool = False) -> float | None:
+        """Refuse requests over budget, all ``asks`` together; return their worst-case cost (``None`` if a
+        price is unknown).
 
-        :raises OpenAIImagesBudgetError: ``images`` over ``max_images``, the worst case over
+        :raises OpenAIImagesBudgetError: more images than ``max_images``, a worst case over
             ``max_cost_usd``, or ``max_cost_usd`` set for a model whose price is unknown.
         """
+        images = sum(ask.images for ask in asks)
         if self.max_images is not None and images > self.max_images:
             raise OpenAIImagesBudgetError(
                 f"Over budget, nothing was sent: max_images={self.max_images}, and this asks for {images} images."
             )
-        worst = prices.worst_case(model, images=images, quality=quality, size=size, batch=batch)
+        costs = [
+            prices.worst_case(ask.model, images=ask.images, quality=ask.quality, size=ask.size, batch=batch)
+            for ask in asks
+        ]
+        unpriced = [ask.model for ask, cost in zip(asks, costs, strict=True) if cost is None]
+        worst = None if unpriced else sum(cost or 0.0 for cost in costs)
         if self.max_cost_usd is None:
             return worst
-        plural = "s" if images != 1 else ""
-        what = f"{images} image{plural} of {model} (quality {quality or 'auto'}, size {size or 'auto'})"
-        if worst is None:
+        if unpriced:
             raise OpenAIImagesBudgetError(
-                f"Nothing was sent: max_cost_usd={self.max_cost_usd:g} is set, but the price of {model!r} is unknown. "
-                f"Add it to the connection's 'prices' extra, e.g. {{\"{model}\": 0.04}} (USD per image)."
+                f"Nothing was sent: max_cost_usd={self.max_cost_usd:g} is set, but the price of {unpriced[0]!r} is "
+                f"unknown. Add it to the connection's 'prices' extra, e.g. {{\"{unpriced[0]}\": 0.04}} (USD per image)."
             )
+        assert worst is not None
         if worst > self.max_cost_usd:
             raise OpenAIImagesBudgetError(
-                f"Over budget, nothing was sent: max_cost_usd={self.max_cost_usd:g}, and {what} may cost up to "
-                f"${worst:.4f}."
+                f"Over budget, nothing was sent: max_cost_usd={self.max_cost_usd:g}, and {_described(asks)} may cost "
+                f"up to ${worst:.4f}."
             )
         return worst
+
+
+def _described(asks: Sequence[Ask]) -> str:
+    if len(asks) == 1:
+        ask = asks[0]
+        plural = "s" if ask.images != 1 else ""
+        return f"{ask.images} image{plural} of {ask.model} (quality {ask.quality or 'auto'}, size {ask.size or 'auto'})"
+    return f"{sum(ask.images for ask in asks)} images in {len(asks)} requests"
 
 
 def _limit(name: str, value: Any, kind: type[int] | type[float]) -> Any:

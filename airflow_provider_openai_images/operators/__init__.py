@@ -1,21 +1,21 @@
 """Operators of the OpenAI Images provider: generate, edit and vary images, landed in S3.
 
-Their classes mirror the request types: :class:`BaseOpenAIImagesOperator` holds what every request
-and every landing needs, :class:`BaseOpenAIPromptedImagesOperator` the prompt and output options of
-generations and edits, :class:`BaseOpenAIImagesInputOperator` the input images of edits and variations.
+:class:`BaseOpenAIImagesOperator` holds what every request and every landing needs,
+:class:`BaseOpenAIImagesOutputOperator` the output options of generations, edits and bulk generations,
+:class:`BaseOpenAIImagesInputOperator` the input images of edits and variations.
 """
 
 from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
 from airflow_provider_openai_images.operators.edit import OpenAIEditImageOperator
 from airflow_provider_openai_images.operators.generate import OpenAIGenerateImageOperator
-from airflow_provider_openai_images.operators.prompted import BaseOpenAIPromptedImagesOperator
+from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 from airflow_provider_openai_images.operators.variation import OpenAICreateImageVariationOperator
 from airflow_provider_openai_images.operators.with_inputs import BaseOpenAIImagesInputOperator
 
 __all__ = [
     "BaseOpenAIImagesInputOperator",
     "BaseOpenAIImagesOperator",
-    "BaseOpenAIPromptedImagesOperator",
+    "BaseOpenAIImagesOutputOperator",
     "OpenAICreateImageVariationOperator",
     "OpenAIEditImageOperator",
     "OpenAIGenerateImageOperator",

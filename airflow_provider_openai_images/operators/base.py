@@ -18,7 +18,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
 from airflow_provider_openai_images.accounting import answer_provenance, spend_summary
-from airflow_provider_openai_images.core.budget import Budget
+from airflow_provider_openai_images.core.budget import Ask, Budget
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
 from airflow_provider_openai_images.keys import task_instance_prefix
@@ -216,13 +216,8 @@ class BaseOpenAIImagesOperator(BaseOperator):
             probe = self.request_type.from_values(values)
             probe.check_parameters()
             wanted = probe.n or 1
-            Budget.parse(self.max_images, self.max_cost_usd).check(
-                self.hook.prices,
-                model=probe.model,
-                images=wanted,
-                quality=getattr(probe, "quality", None),
-                size=probe.size,
-            )
+            ask = Ask(probe.model, wanted, getattr(probe, "quality", None), probe.size)
+            Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, [ask])
         return values, wanted
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_openai_images.core.requests import EditRequest, ImageRequest
 from airflow_provider_openai_images.inputs import ImageInput, describe_sources, resolve_images, resolve_one
 from airflow_provider_openai_images.operators.base import images_template_fields
-from airflow_provider_openai_images.operators.prompted import BaseOpenAIPromptedImagesOperator
+from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 from airflow_provider_openai_images.operators.with_inputs import BaseOpenAIImagesInputOperator
 from airflow_provider_openai_images.preparation import InputPreparation
 
@@ -16,11 +16,12 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.preparation import Box
 
 
-class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIPromptedImagesOperator):
+class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIImagesOutputOperator):
     """Edit images guided by a prompt, optionally inside a mask, and land the results in S3 (``POST /images/edits``).
 
     Several ``image`` inputs are for GPT image models (up to 16).
 
+    :param prompt: what to change (templated, rendered as Markdown in the UI).
     :param mask: what ``image`` accepts, resolving to one image (templated): an RGBA PNG (transparent =
         edit), or a black-and-white or greyscale painting (white = edit). It always gets the first
         image's final geometry.
@@ -29,13 +30,14 @@ class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIPromptedI
     :param input_fidelity: ``high`` or ``low`` (GPT image models that take it).
 
     The other arguments are those of :class:`BaseOpenAIImagesInputOperator`,
-    :class:`BaseOpenAIPromptedImagesOperator` and
+    :class:`BaseOpenAIImagesOutputOperator` and
     :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
     """
 
     template_fields: Sequence[str] = images_template_fields(
         *BaseOpenAIImagesInputOperator.template_fields,
-        *BaseOpenAIPromptedImagesOperator.template_fields,
+        *BaseOpenAIImagesOutputOperator.template_fields,
+        "prompt",
         "mask",
         "input_fidelity",
     )
@@ -44,12 +46,14 @@ class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIPromptedI
     def __init__(
         self,
         *,
+        prompt: str,
         mask: ImageInput | None = None,
         mask_box: Box | Sequence[Box] | None = None,
         input_fidelity: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.prompt = prompt
         self.mask = mask
         self.mask_box = mask_box
         self.input_fidelity = input_fidelity

@@ -7,27 +7,29 @@ from typing import Any, ClassVar
 
 from airflow_provider_openai_images.core.requests import GenerateRequest, ImageRequest
 from airflow_provider_openai_images.operators.base import images_template_fields
-from airflow_provider_openai_images.operators.prompted import BaseOpenAIPromptedImagesOperator
+from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 
 
-class OpenAIGenerateImageOperator(BaseOpenAIPromptedImagesOperator):
+class OpenAIGenerateImageOperator(BaseOpenAIImagesOutputOperator):
     """Generate images from a prompt and land them in S3 (``POST /images/generations``).
 
     Returns one :class:`~airflow_provider_openai_images.records.ImageRecord` per image.
 
+    :param prompt: what to draw (templated, rendered as Markdown in the UI).
     :param style: ``vivid`` or ``natural`` (dall-e-3).
     :param moderation: ``low`` or ``auto`` (GPT image models).
 
-    The other arguments are those of :class:`BaseOpenAIPromptedImagesOperator` and
+    The other arguments are those of :class:`BaseOpenAIImagesOutputOperator` and
     :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
     """
 
     template_fields: Sequence[str] = images_template_fields(
-        *BaseOpenAIPromptedImagesOperator.template_fields, "style", "moderation"
+        *BaseOpenAIImagesOutputOperator.template_fields, "prompt", "style", "moderation"
     )
     request_type: ClassVar[type[ImageRequest]] = GenerateRequest
 
-    def __init__(self, *, style: str | None = None, moderation: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, prompt: str, style: str | None = None, moderation: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.prompt = prompt
         self.style = style
         self.moderation = moderation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_openai_images.core.budget import Budget
+from airflow_provider_openai_images.core.budget import Ask, Budget
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.exceptions import OpenAIImagesBudgetError, OpenAIImagesValidationError
 
@@ -13,15 +13,13 @@ PRICES = PriceTable()
 
 def test_max_images_caps_the_count() -> None:
     with pytest.raises(OpenAIImagesBudgetError, match=r"max_images=2, and this asks for 3 images"):
-        Budget(max_images=2).check(PRICES, model="gpt-image-1", images=3)
-    assert Budget(max_images=3).check(PRICES, model="gpt-image-1", images=3, quality="low", size="1024x1024") == (
-        pytest.approx(0.033)
-    )
+        Budget(max_images=2).check(PRICES, [Ask("gpt-image-1", 3)])
+    assert Budget(max_images=3).check(PRICES, [Ask("gpt-image-1", 3, "low", "1024x1024")]) == (pytest.approx(0.033))
 
 
 def test_max_cost_refuses_the_worst_case_over_the_limit_naming_estimate_and_limit() -> None:
     with pytest.raises(OpenAIImagesBudgetError) as raised:
-        Budget(max_cost_usd=0.01).check(PRICES, model="dall-e-3", images=1, quality="hd", size="1024x1024")
+        Budget(max_cost_usd=0.01).check(PRICES, [Ask("dall-e-3", 1, "hd", "1024x1024")])
     assert "max_cost_usd=0.01" in str(raised.value)
     assert "$0.0800" in str(raised.value)
     assert "dall-e-3 (quality hd, size 1024x1024)" in str(raised.value)
@@ -29,14 +27,14 @@ def test_max_cost_refuses_the_worst_case_over_the_limit_naming_estimate_and_limi
 
 def test_quality_left_to_the_server_counts_at_its_highest() -> None:
     with pytest.raises(OpenAIImagesBudgetError, match=r"\$0\.1670"):
-        Budget(max_cost_usd=0.1).check(PRICES, model="gpt-image-1", images=1, size="1024x1024")
-    assert Budget(max_cost_usd=0.1).check(PRICES, model="gpt-image-1", images=1, quality="medium", size="1024x1024")
+        Budget(max_cost_usd=0.1).check(PRICES, [Ask("gpt-image-1", 1, None, "1024x1024")])
+    assert Budget(max_cost_usd=0.1).check(PRICES, [Ask("gpt-image-1", 1, "medium", "1024x1024")])
 
 
 def test_a_cost_limit_on_a_model_without_a_price_refuses_to_run() -> None:
     with pytest.raises(OpenAIImagesBudgetError, match="Add it to the connection's 'prices' extra"):
-        Budget(max_cost_usd=5).check(PRICES, model="my-sdxl", images=1)
-    assert Budget().check(PRICES, model="my-sdxl", images=1) is None, "without a limit, an unknown price is fine"
+        Budget(max_cost_usd=5).check(PRICES, [Ask("my-sdxl", 1)])
+    assert Budget().check(PRICES, [Ask("my-sdxl", 1)]) is None, "without a limit, an unknown price is fine"
 
 
 def test_limits_rendered_by_templates_are_read_and_bad_ones_named() -> None:
@@ -46,3 +44,14 @@ def test_limits_rendered_by_templates_are_read_and_bad_ones_named() -> None:
         Budget.parse(max_cost_usd="lots")
     with pytest.raises(OpenAIImagesValidationError, match="Invalid max_images=-1"):
         Budget.parse(max_images=-1)
+
+
+def test_several_requests_are_budgeted_together() -> None:
+    asks = [Ask("gpt-image-1", 2, "low", "1024x1024"), Ask("dall-e-3", 1, "hd", "1792x1024")]
+    assert Budget(max_cost_usd=0.2).check(PRICES, asks) == pytest.approx(2 * 0.011 + 0.12)
+    with pytest.raises(OpenAIImagesBudgetError, match=r"3 images in 2 requests may cost up to \$0\.1420"):
+        Budget(max_cost_usd=0.1).check(PRICES, asks)
+    with pytest.raises(OpenAIImagesBudgetError, match="max_images=2, and this asks for 3 images"):
+        Budget(max_images=2).check(PRICES, asks)
+    with pytest.raises(OpenAIImagesBudgetError, match="price of 'my-sdxl' is unknown"):
+        Budget(max_cost_usd=9).check(PRICES, [*asks, Ask("my-sdxl", 1)])

@@ -10,14 +10,14 @@ import pytest
 from airflow_provider_openai_images.operators import (
     BaseOpenAIImagesInputOperator,
     BaseOpenAIImagesOperator,
-    BaseOpenAIPromptedImagesOperator,
+    BaseOpenAIImagesOutputOperator,
     OpenAICreateImageVariationOperator,
     OpenAIEditImageOperator,
     OpenAIGenerateImageOperator,
 )
 
 OPERATORS = [OpenAIGenerateImageOperator, OpenAIEditImageOperator, OpenAICreateImageVariationOperator]
-CLASSES = [BaseOpenAIImagesOperator, BaseOpenAIPromptedImagesOperator, BaseOpenAIImagesInputOperator, *OPERATORS]
+CLASSES = [BaseOpenAIImagesOperator, BaseOpenAIImagesOutputOperator, BaseOpenAIImagesInputOperator, *OPERATORS]
 SHARED = {"conn_id", "aws_conn_id", "s3_bucket", "s3_key_prefix", "overwrite", "on_content_policy_violation",
           "model", "n", "size", "response_format", "user", "extra_body",
           "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path"}  # fmt: skip
@@ -42,12 +42,12 @@ def test_no_class_declares_an_argument_an_ancestor_declares(cls: type) -> None:
 
 
 def test_each_class_declares_only_its_own_arguments() -> None:
-    assert own_arguments(BaseOpenAIPromptedImagesOperator) == {
-        "prompt", "quality", "background", "output_format", "output_compression"
+    assert own_arguments(BaseOpenAIImagesOutputOperator) == {
+        "quality", "background", "output_format", "output_compression"
     }  # fmt: skip
     assert own_arguments(BaseOpenAIImagesInputOperator) == {"image", "prepare", "square_policy"}
-    assert own_arguments(OpenAIGenerateImageOperator) == {"style", "moderation"}
-    assert own_arguments(OpenAIEditImageOperator) == {"mask", "mask_box", "input_fidelity"}
+    assert own_arguments(OpenAIGenerateImageOperator) == {"prompt", "style", "moderation"}
+    assert own_arguments(OpenAIEditImageOperator) == {"prompt", "mask", "mask_box", "input_fidelity"}
     assert own_arguments(OpenAICreateImageVariationOperator) == set()
 
 

@@ -1,4 +1,4 @@
-"""``BaseOpenAIPromptedImagesOperator``: the prompt and output options that generations and edits share."""
+"""``BaseOpenAIImagesOutputOperator``: the output options that generations, edits and bulk generations share."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any
 from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
 
 
-class BaseOpenAIPromptedImagesOperator(BaseOpenAIImagesOperator):
-    """What generations and edits share (``PromptedImageRequest``), on top of the base operator's arguments.
+class BaseOpenAIImagesOutputOperator(BaseOpenAIImagesOperator):
+    """What the images look like, for the operators that send a prompt; on top of the base operator's arguments.
 
-    :param prompt: what to draw, or what to change (templated, rendered as Markdown in the UI).
     :param quality: ``low``/``medium``/``high``/``auto`` (GPT image models), ``standard``/``hd`` (dall-e-3).
     :param background: ``transparent``, ``opaque`` or ``auto`` (GPT image models).
     :param output_format: ``png``, ``jpeg`` or ``webp`` (GPT image models).
@@ -19,13 +18,12 @@ class BaseOpenAIPromptedImagesOperator(BaseOpenAIImagesOperator):
     """
 
     template_fields: Sequence[str] = images_template_fields(
-        "prompt", "quality", "background", "output_format", "output_compression"
+        "quality", "background", "output_format", "output_compression"
     )
 
     def __init__(
         self,
         *,
-        prompt: str,
         quality: str | None = None,
         background: str | None = None,
         output_format: str | None = None,
@@ -33,7 +31,6 @@ class BaseOpenAIPromptedImagesOperator(BaseOpenAIImagesOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.prompt = prompt
         self.quality = quality
         self.background = background
         self.output_format = output_format
