@@ -49,7 +49,14 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_openai_images.operators.generate",
                     "airflow_provider_openai_images.operators.edit",
                     "airflow_provider_openai_images.operators.variation",
+                    "airflow_provider_openai_images.operators.bulk",
                 ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "OpenAI Images",
+                "python-modules": ["airflow_provider_openai_images.triggers.images"],
             }
         ],
         "connection-types": [

@@ -9,6 +9,7 @@ image S3 still refuses after the write retries is kept in the worker-local spill
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -26,6 +27,7 @@ from airflow_provider_openai_images.spill import SpillDirectory
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
+    from airflow_provider_openai_images.core.responses import GeneratedImage, ImagesResponse
     from airflow_provider_openai_images.core.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,23 @@ class PaidImage:
     index: int
     fetch: Callable[[], bytes]
     provenance: Provenance
+
+
+def paid_images(
+    indices: Iterable[int],
+    response: ImagesResponse,
+    provenance: Provenance,
+    fetch: Callable[[GeneratedImage], bytes],
+) -> list[PaidImage]:
+    """The images of ``response``, one per index (the indices still missing), ready to land one by one."""
+    return [
+        PaidImage(
+            index,
+            functools.partial(fetch, image),
+            {**provenance, "revised_prompt": image.revised_prompt, "source": "b64_json" if image.b64_json else "url"},
+        )
+        for index, image in zip(indices, response.data, strict=False)
+    ]
 
 
 @dataclass

@@ -133,6 +133,16 @@ def rejected_record(*, model: str | None, code: str | None, message: str, reques
     }
 
 
+def failure_record(failure: ItemFailure, *, model: str | None) -> ImageRecord:
+    """The record that stands for images a failure left missing (``rejected`` for a safety rejection)."""
+    record = rejected_record(model=model, code=failure["code"], message=failure["message"],
+                             request_id=failure["request_id"])  # fmt: skip
+    if failure["kind"] != "rejected":
+        record["status"] = "failed"
+        record["cost_usd"] = None
+    return record
+
+
 def bounded(provenance: Mapping[str, Any]) -> Provenance:
     """``provenance`` with its prompt cut to :data:`MAX_SIDECAR_PROMPT` characters (and the cut said)."""
     kept: Any = dict(provenance)

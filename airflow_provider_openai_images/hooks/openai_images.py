@@ -19,9 +19,9 @@ from airflow_provider_openai_images.inputs import ImageInput, resolve_images, re
 from airflow_provider_openai_images.preparation import InputPreparation
 
 if TYPE_CHECKING:
-    import httpx
-
+    from airflow_provider_openai_images.core.async_client import AsyncImagesClient
     from airflow_provider_openai_images.core.client import ImagesClient
+    from airflow_provider_openai_images.core.pacing import RequestPacer
     from airflow_provider_openai_images.core.responses import GeneratedImage, ImagesResponse
     from airflow_provider_openai_images.preparation import Box, SquarePolicy
 
@@ -38,7 +38,8 @@ class OpenAIImagesHook(BaseHook):
     :param conn_id: the ``openai_images`` connection to use.
     :param retry_policy: full control over retries; ``max_retries`` alone overrides its count.
     :param transport: an httpx transport for API calls and image downloads, e.g.
-        ``ImagesAPIEmulator().transport()`` in tests (default: plain HTTP).
+        ``ImagesAPIEmulator().transport()`` in tests (default: plain HTTP); one that is also an
+        ``httpx.AsyncBaseTransport`` serves :meth:`get_async_conn` too.
     """
 
     conn_name_attr = "conn_id"
@@ -61,7 +62,7 @@ class OpenAIImagesHook(BaseHook):
         max_retries: int | None = None,
         retry_possibly_billed: bool | None = None,
         retry_policy: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: Any = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -88,9 +89,17 @@ class OpenAIImagesHook(BaseHook):
     @cached_property
     def connection_values(self) -> ConnectionValues:
         """The connection's host, key and extras, constructor overrides on top (the key is masked in logs)."""
+        return self._values_of(self.get_connection(self.conn_id))
+
+    async def aload_connection(self) -> None:
+        """Read the connection without blocking the event loop (in triggers); then ``settings``, ``prices``
+        and :meth:`get_async_conn` use it."""
+        if "connection_values" not in self.__dict__:
+            self.__dict__["connection_values"] = self._values_of(await self.aget_connection(self.conn_id))
+
+    def _values_of(self, conn: Any) -> ConnectionValues:
         from airflow.sdk.log import mask_secret
 
-        conn = self.get_connection(self.conn_id)
         if conn.password:
             mask_secret(conn.password)
         return ConnectionValues(conn.host, conn.password or "", conn.extra_dejson, self._overrides)
@@ -120,6 +129,16 @@ class OpenAIImagesHook(BaseHook):
         from airflow_provider_openai_images.core.client import ImagesClient
 
         return ImagesClient(self.settings, transport=self._transport, logger=self.log)
+
+    def get_async_conn(self, *, pacer: RequestPacer | None = None) -> AsyncImagesClient:
+        """A new :class:`AsyncImagesClient` for this connection (close it with ``aclose()``); in a trigger,
+        ``await aload_connection()`` first."""
+        import httpx
+
+        from airflow_provider_openai_images.core.async_client import AsyncImagesClient
+
+        transport = self._transport if isinstance(self._transport, httpx.AsyncBaseTransport) else None
+        return AsyncImagesClient(self.settings, transport=transport, pacer=pacer, logger=self.log)
 
     def close(self) -> None:
         """Close the HTTP connection pool, if one was opened."""

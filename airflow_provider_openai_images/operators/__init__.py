@@ -3,9 +3,11 @@
 :class:`BaseOpenAIImagesOperator` holds what every request and every landing needs,
 :class:`BaseOpenAIImagesOutputOperator` the output options of generations, edits and bulk generations,
 :class:`BaseOpenAIImagesInputOperator` the input images of edits and variations.
+:class:`OpenAIBulkGenerateImagesOperator` generates a list of prompts in one task.
 """
 
 from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
+from airflow_provider_openai_images.operators.bulk import OpenAIBulkGenerateImagesOperator
 from airflow_provider_openai_images.operators.edit import OpenAIEditImageOperator
 from airflow_provider_openai_images.operators.generate import OpenAIGenerateImageOperator
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
@@ -16,6 +18,7 @@ __all__ = [
     "BaseOpenAIImagesInputOperator",
     "BaseOpenAIImagesOperator",
     "BaseOpenAIImagesOutputOperator",
+    "OpenAIBulkGenerateImagesOperator",
     "OpenAICreateImageVariationOperator",
     "OpenAIEditImageOperator",
     "OpenAIGenerateImageOperator",

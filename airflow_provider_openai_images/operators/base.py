@@ -8,12 +8,11 @@ recover what an earlier try landed, request what is missing, land the answer.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
@@ -21,16 +20,17 @@ from airflow_provider_openai_images.accounting import answer_provenance, spend_s
 from airflow_provider_openai_images.core.budget import Ask, Budget
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
+from airflow_provider_openai_images.jobs import JobItem, JobOutcome, JobSpec, stage_inputs
 from airflow_provider_openai_images.keys import task_instance_prefix
-from airflow_provider_openai_images.landing import ImageLander, PaidImage
+from airflow_provider_openai_images.landing import ImageLander, PaidImage, paid_images
 from airflow_provider_openai_images.operators.failures import (
     CONTENT_POLICY_ACTIONS,
     ContentPolicyAction,
     airflow_exception,
     bad_input_fails_at_once,
     content_policy_outcome,
-    describe_failure,
 )
+from airflow_provider_openai_images.outcomes import describe_failure
 from airflow_provider_openai_images.records import (
     ImageRecord,
     ItemFailure,
@@ -100,6 +100,9 @@ class BaseOpenAIImagesOperator(BaseOperator):
     :param spill_path: where paid images S3 refuses wait for the next try (templated): a location every
         worker can read (``/mnt/shared/spill``, ``s3://other-bucket/spill``); default: the connection's
         ``spill_path`` extra, else the worker's temp directory.
+    :param deferrable: request and land the images in the triggerer, freeing the worker slot meanwhile
+        (default: ``[operators] default_deferrable``). Bad input and budgets are still checked in the
+        worker, before deferring.
 
     Parameters left at ``None`` (or rendered empty) are not sent. Without ``model``, generations and
     edits use the connection's ``default_model`` extra, else the request type's default.
@@ -130,6 +133,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         max_cost_usd: float | str | None = None,
         retry_possibly_billed: bool | None = None,
         spill_path: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -153,6 +157,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         self.max_cost_usd = max_cost_usd
         self.retry_possibly_billed = retry_possibly_billed
         self.spill_path = spill_path
+        self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> OpenAIImagesHook:
@@ -197,6 +202,8 @@ class BaseOpenAIImagesOperator(BaseOperator):
         if not missing:
             return _in_order(landed)
         request, prepared = self.request_for(values, len(missing))
+        if self.deferrable:
+            self.defer_job(self.single_job_spec(context, request, values, wanted, prepared))
         try:
             response = self.send(request)
         except OpenAIImagesContentPolicyError as error:
@@ -219,6 +226,71 @@ class BaseOpenAIImagesOperator(BaseOperator):
             ask = Ask(probe.model, wanted, getattr(probe, "quality", None), probe.size)
             Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, [ask])
         return values, wanted
+
+    # -- deferred ------------------------------------------------------------------------------------
+
+    def single_job_spec(
+        self,
+        context: Context,
+        request: ImageRequest,
+        values: Mapping[str, Any],
+        wanted: int,
+        prepared: PreparationReport | None,
+    ) -> JobSpec:
+        """This task's request as a one-item job for the triggerer; its prepared inputs are staged in S3
+        under ``{prefix}/inputs/`` (trigger arguments never carry bytes)."""
+        prefix = self.key_prefix(context)
+        item: JobItem = {
+            "endpoint": request.endpoint,
+            "values": {**values, "n": wanted},
+            "prefix": prefix,
+            "sources": self.describe_inputs(),
+        }
+        if request.file_fields:
+            item["inputs"] = stage_inputs(self.s3_hook, request, self.s3_bucket, f"{prefix}/inputs")
+        if prepared is not None:
+            item["prepared"] = prepared
+        return {
+            "bucket": self.s3_bucket,
+            "prefix": prefix,
+            "items": [item],
+            "overwrite": self.overwrite,
+            "max_concurrency": 1,
+            "images_per_minute": None,
+            "spill_path": self.spill_path or self.hook.spill_path,
+            "task": self.task_instance(context),
+            "manifest": False,
+        }
+
+    def defer_job(self, spec: JobSpec) -> NoReturn:
+        """Hand ``spec`` to the triggerer; :meth:`execute_complete` resumes with its outcome."""
+        from airflow_provider_openai_images.triggers import OpenAIImagesTrigger
+
+        trigger = OpenAIImagesTrigger(
+            spec, conn_id=self.conn_id, aws_conn_id=self.aws_conn_id, retry_possibly_billed=self.retry_possibly_billed
+        )
+        self.log.info("Deferring %d request(s) to the triggerer", len(spec["items"]))
+        self.defer(trigger=trigger, method_name="execute_complete")
+
+    def job_outcome(self, event: dict[str, Any]) -> JobOutcome:
+        """The outcome a trigger event carries; a trigger that failed fails the try."""
+        if event.get("status") != "success":
+            raise AirflowException(f"The images trigger failed: {event.get('message')}")
+        outcome: JobOutcome = event["outcome"]
+        return outcome
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[ImageRecord]:
+        """Resume after the trigger: its records, or the exception its failure means for this task."""
+        (item,) = self.job_outcome(event)["items"]
+        failure = item["failure"]
+        if failure is None:
+            return item["records"]
+        landed = [record for record in item["records"] if record["status"] == "landed"]
+        if failure["kind"] == "rejected":
+            action = self.on_content_policy_violation
+            self.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, failure["message"])
+            return landed + content_policy_outcome(failure, action=action, model=item["records"][-1].get("model"))
+        raise airflow_exception(failure)
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
         """Images an earlier try of this task instance landed, and those it paid for but kept in the spill."""
@@ -265,10 +337,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def describe_failure(self, error: OpenAIImagesError) -> ItemFailure:
         """What ``error`` means for this task, under the connection's retry policy."""
-        retry = self.hook.settings.retry
-        return describe_failure(
-            error, max_retry_after=retry.max_retry_after, retry_possibly_billed=retry.retry_possibly_billed
-        )
+        return describe_failure(error, self.hook.settings.retry)
 
     def land_answer(
         self, lander: ImageLander, missing: list[int], response: ImagesResponse, provenance: Provenance
@@ -276,18 +345,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         """Land each answered image at the next missing index, the moment it is fetched."""
         if len(response.data) != len(missing):
             self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
-        paid = [
-            PaidImage(
-                index,
-                functools.partial(self.hook.image_bytes, image),
-                {
-                    **provenance,
-                    "revised_prompt": image.revised_prompt,
-                    "source": "b64_json" if image.b64_json else "url",
-                },
-            )
-            for index, image in zip(missing, response.data, strict=False)
-        ]
+        paid = paid_images(missing, response, provenance, self.hook.image_bytes)
         return self._land(lander, paid)
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -184,8 +184,9 @@ def assert_no_key(haystack: str) -> None:
 
 
 def images_in(client: Any) -> dict[str, bytes]:
-    """Key -> bytes of every image (not sidecar) in the test bucket."""
-    return {key: stored["Body"] for key, stored in bucket_objects(client).items() if not key.endswith(".json")}
+    """Key -> bytes of every image (not sidecars, not manifests) in the test bucket."""
+    objects = bucket_objects(client)
+    return {key: stored["Body"] for key, stored in objects.items() if not key.endswith((".json", ".jsonl"))}
 
 
 def run_dag(dagbag: Any, dag_id: str, **conf: Any) -> Any:

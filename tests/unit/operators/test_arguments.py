@@ -11,16 +11,22 @@ from airflow_provider_openai_images.operators import (
     BaseOpenAIImagesInputOperator,
     BaseOpenAIImagesOperator,
     BaseOpenAIImagesOutputOperator,
+    OpenAIBulkGenerateImagesOperator,
     OpenAICreateImageVariationOperator,
     OpenAIEditImageOperator,
     OpenAIGenerateImageOperator,
 )
 
-OPERATORS = [OpenAIGenerateImageOperator, OpenAIEditImageOperator, OpenAICreateImageVariationOperator]
+OPERATORS = [
+    OpenAIGenerateImageOperator,
+    OpenAIEditImageOperator,
+    OpenAICreateImageVariationOperator,
+    OpenAIBulkGenerateImagesOperator,
+]
 CLASSES = [BaseOpenAIImagesOperator, BaseOpenAIImagesOutputOperator, BaseOpenAIImagesInputOperator, *OPERATORS]
 SHARED = {"conn_id", "aws_conn_id", "s3_bucket", "s3_key_prefix", "overwrite", "on_content_policy_violation",
           "model", "n", "size", "response_format", "user", "extra_body",
-          "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path"}  # fmt: skip
+          "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path", "deferrable"}  # fmt: skip
 
 
 def own_arguments(cls: type) -> set[str]:
@@ -49,6 +55,9 @@ def test_each_class_declares_only_its_own_arguments() -> None:
     assert own_arguments(OpenAIGenerateImageOperator) == {"prompt", "style", "moderation"}
     assert own_arguments(OpenAIEditImageOperator) == {"prompt", "mask", "mask_box", "input_fidelity"}
     assert own_arguments(OpenAICreateImageVariationOperator) == set()
+    assert own_arguments(OpenAIBulkGenerateImagesOperator) == {
+        "prompts", "style", "moderation", "max_concurrency", "images_per_minute", "on_item_error"
+    }  # fmt: skip
 
 
 def test_partial_and_expand_accept_arguments_declared_in_any_base_class() -> None:
@@ -92,7 +101,8 @@ def test_default_args_reach_arguments_of_every_class() -> None:
 @pytest.mark.parametrize("cls", OPERATORS, ids=lambda cls: cls.__name__)
 def test_every_value_field_of_the_request_type_is_an_operator_argument(cls: type) -> None:
     declared = {name for klass in cls.__mro__ for name in own_arguments(klass)}
-    assert set(cls.request_type.value_fields()) <= declared
+    per_item = {"prompt"} if cls is OpenAIBulkGenerateImagesOperator else set()  # each item brings its prompt
+    assert set(cls.request_type.value_fields()) - per_item <= declared
 
 
 @pytest.mark.parametrize("cls", OPERATORS, ids=lambda cls: cls.__name__)

@@ -1,0 +1,315 @@
+"""A job: many image requests sent concurrently and paced, each image landed in S3 the moment it arrives.
+
+The bulk operator runs one in its worker; a deferred operator runs one in the triggerer. A job is
+JSON (:class:`JobSpec`: no image bytes, no secrets), so a trigger can carry it; running it again (a
+retried task, a restarted triggerer) lists its prefix once and pays only for what has not landed.
+Requests go through one :class:`~airflow_provider_openai_images.core.async_client.AsyncImagesClient`
+and its pacer; everything that blocks (S3, Pillow, URL downloads) runs in threads, so requests stay in
+flight while images are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import NotRequired, TypedDict
+
+from airflow_provider_openai_images import s3
+from airflow_provider_openai_images.accounting import answer_provenance
+from airflow_provider_openai_images.core.models import Endpoint
+from airflow_provider_openai_images.core.pacing import RequestPacer
+from airflow_provider_openai_images.core.requests import (
+    EditRequest,
+    GenerateRequest,
+    ImageFile,
+    ImageRequest,
+    VariationRequest,
+)
+from airflow_provider_openai_images.exceptions import OpenAIImagesError
+from airflow_provider_openai_images.landing import ImageLander, paid_images
+from airflow_provider_openai_images.outcomes import describe_failure
+from airflow_provider_openai_images.records import (
+    ImageRecord,
+    ItemFailure,
+    PreparationReport,
+    TaskInstanceInfo,
+    failure_record,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from airflow_provider_openai_images.core.async_client import AsyncImagesClient
+    from airflow_provider_openai_images.core.pricing import PriceTable
+    from airflow_provider_openai_images.core.responses import GeneratedImage
+    from airflow_provider_openai_images.hooks import OpenAIImagesHook
+
+log = logging.getLogger(__name__)
+
+REQUEST_TYPES: dict[Endpoint, type[ImageRequest]] = {
+    "generations": GenerateRequest,
+    "edits": EditRequest,
+    "variations": VariationRequest,
+}
+MANIFEST = "manifest.jsonl"
+
+
+class JobItem(TypedDict):
+    """One request of a job.
+
+    :param values: the request's normalised values; ``n`` is how many images the item wants.
+    :param prefix: the key prefix the item's images land under.
+    :param inputs: upload field -> ``s3://`` URIs of its prepared input files (edits, variations).
+    """
+
+    endpoint: Endpoint
+    values: dict[str, Any]
+    prefix: str
+    inputs: NotRequired[dict[str, list[str]]]
+    prepared: NotRequired[PreparationReport]
+    sources: NotRequired[list[str]]
+
+
+class JobSpec(TypedDict):
+    """Everything a job needs but the connections: JSON, so a trigger can carry it."""
+
+    bucket: str
+    prefix: str
+    items: list[JobItem]
+    overwrite: bool
+    max_concurrency: int
+    images_per_minute: float | None
+    spill_path: str | None
+    task: TaskInstanceInfo
+    manifest: bool
+
+
+class ItemOutcome(TypedDict):
+    """An item's records (landed images, then a record of the failure if one left images missing)."""
+
+    records: list[ImageRecord]
+    failure: ItemFailure | None
+
+
+class Spend(TypedDict):
+    """What a job's run spent (images landed by earlier runs are not counted)."""
+
+    images_landed: int
+    cost_usd: float | None
+    possibly_billed_attempts: int
+    possibly_billed_cost_usd: float | None
+
+
+class JobOutcome(TypedDict):
+    items: list[ItemOutcome]
+    manifest_uri: str | None
+    spend: Spend
+
+
+class ImagesJob:
+    """Runs a :class:`JobSpec`.
+
+    :param client: sends the requests (its pacer, if any, paces them).
+    :param s3_hook: lands the images (called from threads only).
+    :param image_bytes: an answered image's bytes (decoded, or downloaded without the key).
+    :param describe_failure: what a request the client gave up on means for its item.
+    :param progress_every: seconds between progress lines in the log.
+    """
+
+    def __init__(
+        self,
+        spec: JobSpec,
+        *,
+        client: AsyncImagesClient,
+        s3_hook: S3Hook,
+        prices: PriceTable,
+        image_bytes: Callable[[GeneratedImage], bytes],
+        describe_failure: Callable[[OpenAIImagesError], ItemFailure],
+        logger: logging.Logger | Any = log,
+        progress_every: float = 10.0,
+    ) -> None:
+        self.spec = spec
+        self.client = client
+        self.s3_hook = s3_hook
+        self.prices = prices
+        self.image_bytes = image_bytes
+        self.describe_failure = describe_failure
+        self.log = logger
+        self.progress_every = progress_every
+        self._started = time.monotonic()
+        self._done = 0
+        self._spend: Spend = {
+            "images_landed": 0,
+            "cost_usd": 0.0,
+            "possibly_billed_attempts": 0,
+            "possibly_billed_cost_usd": 0.0,
+        }
+
+    async def run(self) -> JobOutcome:
+        """Run every item (at most ``max_concurrency`` requests in flight) and write the manifest."""
+        spec = self.spec
+        sizes: Mapping[str, int] = {}
+        if not spec["overwrite"]:
+            sizes = await asyncio.to_thread(s3.object_sizes, self.s3_hook, spec["bucket"], f"{spec['prefix']}/")
+        slots = asyncio.Semaphore(max(1, spec["max_concurrency"]))
+        progress = asyncio.create_task(self._report_progress())
+        try:
+            items = await asyncio.gather(*(self._run_item(item, sizes, slots) for item in spec["items"]))
+        finally:
+            progress.cancel()
+        manifest_uri = await asyncio.to_thread(self._write_manifest, items) if spec["manifest"] else None
+        self.log.info("%s", self.progress())
+        return {"items": list(items), "manifest_uri": manifest_uri, "spend": self._spend}
+
+    def progress(self) -> str:
+        """``items 12/40, images 12 landed, 23.5 images/min, $0.48 so far``."""
+        minutes = max(time.monotonic() - self._started, 1e-9) / 60
+        cost = self._spend["cost_usd"]
+        spent = "cost unknown" if cost is None else f"${cost:.2f} so far"
+        possibly = self._spend["possibly_billed_attempts"]
+        maybe = f"; {possibly} attempt(s) may have been billed without an answer" if possibly else ""
+        landed = self._spend["images_landed"]
+        return (
+            f"items {self._done}/{len(self.spec['items'])}, images {landed} landed, "
+            f"{landed / minutes:.1f} images/min, {spent}{maybe}"
+        )
+
+    async def _report_progress(self) -> None:
+        while True:
+            await asyncio.sleep(self.progress_every)
+            self.log.info("%s", self.progress())
+
+    async def _run_item(self, item: JobItem, sizes: Mapping[str, int], slots: asyncio.Semaphore) -> ItemOutcome:
+        try:
+            return await self._land_item(item, sizes, slots)
+        finally:
+            self._done += 1
+
+    async def _land_item(self, item: JobItem, sizes: Mapping[str, int], slots: asyncio.Semaphore) -> ItemOutcome:
+        spec = self.spec
+        lander = ImageLander(self.s3_hook, spec["bucket"], item["prefix"], spill_path=spec["spill_path"])
+        wanted = item["values"].get("n") or 1
+        landed: dict[int, ImageRecord] = {}
+        if not spec["overwrite"]:
+            recovery = await asyncio.to_thread(lander.recover, wanted, sizes)
+            landed = recovery.landed
+            if recovery.kept.problems:
+                return _outcome(landed, _not_landed(recovery.kept.failure_message()), item)
+        missing = [index for index in range(wanted) if index not in landed]
+        if not missing:
+            return _outcome(landed, None, item)
+        request_type = REQUEST_TYPES[item["endpoint"]]
+        async with slots:
+            try:
+                files = await asyncio.to_thread(self._read_inputs, item)
+                request = request_type.from_values({**item["values"], "n": len(missing)}, **files)
+                response = await self.client.send(request)
+            except OpenAIImagesError as error:
+                return _outcome(landed, self.describe_failure(error), item)
+        provenance = answer_provenance(
+            request,
+            response,
+            prices=self.prices,
+            sources=item.get("sources", []),
+            task=spec["task"],
+            prepared=item.get("prepared"),
+        )
+        report = await asyncio.to_thread(lander.land_each, paid_images(missing, response, provenance, self.image_bytes))
+        landed |= report.landed
+        self._count(len(report.landed), provenance)
+        return _outcome(landed, _not_landed(report.failure_message()) if report.problems else None, item)
+
+    def _count(self, images: int, provenance: Mapping[str, Any]) -> None:
+        spend = self._spend
+        spend["images_landed"] += images
+        each = provenance.get("cost_usd")
+        spend["cost_usd"] = None if each is None or spend["cost_usd"] is None else spend["cost_usd"] + each * images
+        spend["possibly_billed_attempts"] += sum(a["possibly_billed"] for a in provenance.get("attempts", []))
+        possibly = provenance.get("possibly_billed_cost_usd")
+        so_far = spend["possibly_billed_cost_usd"]
+        spend["possibly_billed_cost_usd"] = None if possibly is None or so_far is None else so_far + possibly
+
+    def _read_inputs(self, item: JobItem) -> dict[str, Any]:
+        """The item's prepared input files, read back from S3 (several for ``images``, one otherwise)."""
+        files: dict[str, Any] = {}
+        for field, uris in item.get("inputs", {}).items():
+            read = [
+                ImageFile.from_bytes(
+                    s3.read_object(self.s3_hook, location, parameter=field), location.key.rsplit("/", 1)[-1]
+                )
+                for location in map(s3.S3Location.parse, uris)
+            ]
+            files[field] = tuple(read) if field == "images" else read[0]
+        return files
+
+    def _write_manifest(self, items: list[ItemOutcome]) -> str:
+        key = f"{self.spec['prefix']}/{MANIFEST}"
+        lines = [
+            json.dumps({"item": number, **record}) for number, item in enumerate(items) for record in item["records"]
+        ]
+        body = ("\n".join(lines) + "\n").encode() if lines else b""
+        s3.put_object(
+            self.s3_hook, s3.S3_WRITE_RETRY, Bucket=self.spec["bucket"], Key=key, Body=body,
+            ContentType="application/x-ndjson",
+        )  # fmt: skip
+        return f"s3://{self.spec['bucket']}/{key}"
+
+
+def stage_inputs(s3_hook: S3Hook, request: ImageRequest, bucket: str, prefix: str) -> dict[str, list[str]]:
+    """Write a request's (prepared) uploads under ``prefix`` so a job can read them back; their URIs by field."""
+    staged: dict[str, list[str]] = {}
+    for field in request.file_fields:
+        value = getattr(request, field)
+        files = [] if value is None else list(value) if isinstance(value, tuple) else [value]
+        for number, upload in enumerate(files):
+            key = f"{prefix}/{field}-{number}.{upload.filename.rsplit('.', 1)[-1]}"
+            s3.put_object(s3_hook, s3.S3_WRITE_RETRY, Bucket=bucket, Key=key, Body=upload.content,
+                          ContentType=upload.content_type)  # fmt: skip
+            staged.setdefault(field, []).append(f"s3://{bucket}/{key}")
+    return staged
+
+
+def read_manifest(s3_hook: S3Hook, uri: str, items: int) -> list[list[ImageRecord]]:
+    """The records of a job's manifest, one list per item, in item order."""
+    location = s3.S3Location.parse(uri, parameter="manifest")
+    records: list[list[ImageRecord]] = [[] for _ in range(items)]
+    for line in s3.read_object(s3_hook, location, parameter="manifest").decode().splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            records[entry.pop("item")].append(entry)
+    return records
+
+
+def _not_landed(message: str) -> ItemFailure:
+    return {"kind": "not_landed", "message": message, "code": None, "request_id": None}
+
+
+def _outcome(landed: dict[int, ImageRecord], failure: ItemFailure | None, item: JobItem) -> ItemOutcome:
+    records = [landed[index] for index in sorted(landed)]
+    if failure is not None:
+        records.append(failure_record(failure, model=item["values"].get("model")))
+    return {"records": records, "failure": failure}
+
+
+async def run_images_job(spec: JobSpec, *, hook: OpenAIImagesHook, s3_hook: S3Hook, logger: Any = log) -> JobOutcome:
+    """Run ``spec`` through ``hook``'s connection (its settings read already) and ``s3_hook``; closes the client."""
+    client = hook.get_async_conn(pacer=RequestPacer(spec["images_per_minute"]))
+    try:
+        job = ImagesJob(
+            spec,
+            client=client,
+            s3_hook=s3_hook,
+            prices=hook.prices,
+            image_bytes=hook.image_bytes,
+            describe_failure=functools.partial(describe_failure, retry=hook.settings.retry),
+            logger=logger,
+        )
+        return await job.run()
+    finally:
+        await client.aclose()

@@ -1,0 +1,192 @@
+"""``OpenAIBulkGenerateImagesOperator``: a list of prompts generated in one task, concurrently and at the
+rate limit, every image landed in S3 the moment it arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_openai_images.core.budget import Ask, Budget
+from airflow_provider_openai_images.core.requests import GenerateRequest, ImageRequest
+from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+from airflow_provider_openai_images.jobs import JobItem, JobOutcome, JobSpec, read_manifest, run_images_job
+from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
+from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
+from airflow_provider_openai_images.outcomes import FINAL_FAILURES
+from airflow_provider_openai_images.records import ImageRecord
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+ItemErrorAction = Literal["fail", "record"]
+_PROMPTS = "a non-empty list of prompts, each a text or an object with a 'prompt' and generate parameters"
+
+
+class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
+    """Generate images for many prompts in one task and land each in S3 as it arrives (``POST /images/generations``).
+
+    Up to ``max_concurrency`` requests are in flight, evenly paced to ``images_per_minute`` if set; a
+    429 with ``Retry-After`` holds back every new request, and ``x-ratelimit-*`` headers slow the pool
+    before a 429. Landing runs beside the requests, not between them. Item ``i`` owns the prefix
+    ``{prefix}/item-{i:05d}``: a retried task lists the task's prefix once and pays only for the items,
+    and the images within items, that have not landed. Budgets (``max_images``, ``max_cost_usd``) cover
+    the whole list and are checked before the first request. The task log shows progress every ten
+    seconds or so.
+
+    Returns one list of :class:`~airflow_provider_openai_images.records.ImageRecord` per item, in input
+    order (a failed or rejected item ends with a ``failed`` or ``rejected`` record), and writes
+    ``{prefix}/manifest.jsonl``: one line per image or failure, with its ``item``.
+
+    :param prompts: the items (templated, or an upstream ``XComArg``): texts, or objects with a
+        ``prompt`` and any generate parameter for that item (``size``, ``quality``, ``n``, ...); the
+        operator's other arguments apply to every item.
+    :param style: ``vivid`` or ``natural`` (dall-e-3).
+    :param moderation: ``low`` or ``auto`` (GPT image models).
+    :param max_concurrency: requests in flight at most (templated).
+    :param images_per_minute: the pace, evenly spread (templated); ``None``: as fast as the server allows.
+    :param on_item_error: ``"fail"`` (default): after every item ran, the task fails if any did not land
+        completely (landed images stay, and a retry pays only for the rest); ``"record"``: the task
+        succeeds, the failures recorded. Safety rejections count as item failures here.
+
+    With ``deferrable=True`` the requests run in the triggerer and the worker slot is free meanwhile.
+    """
+
+    template_fields: Sequence[str] = images_template_fields(
+        *BaseOpenAIImagesOutputOperator.template_fields,
+        "prompts",
+        "style",
+        "moderation",
+        "max_concurrency",
+        "images_per_minute",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"prompts": "json", "extra_body": "json"}
+    request_type: ClassVar[type[ImageRequest]] = GenerateRequest
+
+    def __init__(
+        self,
+        *,
+        prompts: Sequence[str | Mapping[str, Any]] | str,
+        style: str | None = None,
+        moderation: str | None = None,
+        max_concurrency: int | str = 8,
+        images_per_minute: float | str | None = None,
+        on_item_error: ItemErrorAction = "fail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if on_item_error not in ("fail", "record"):
+            raise ValueError(f"on_item_error={on_item_error!r}: allowed 'fail' or 'record'")
+        self.prompts = prompts
+        self.style = style
+        self.moderation = moderation
+        self.max_concurrency = max_concurrency
+        self.images_per_minute = images_per_minute
+        self.on_item_error = on_item_error
+
+    def request_values(self) -> dict[str, Any]:
+        """The values every item starts from (each item brings its own ``prompt``)."""
+        return {name: getattr(self, name) for name in self.request_type.value_fields() if name != "prompt"}
+
+    # A bulk task returns one list of records per item, where the single-request operators return one list.
+    def execute(self, context: Context) -> list[list[ImageRecord]]:  # type: ignore[override]
+        spec = self.job_spec(context)
+        if self.deferrable:
+            self.defer_job(spec)
+        outcome = asyncio.run(run_images_job(spec, hook=self.hook, s3_hook=self.s3_hook, logger=self.log))
+        return self.finish(outcome)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:  # type: ignore[override]
+        return self.finish(self.job_outcome(event))
+
+    def job_spec(self, context: Context) -> JobSpec:
+        """The items, checked (every item's parameters, then the budget of all of them) before anything is sent."""
+        prefix = self.key_prefix(context)
+        with bad_input_fails_at_once():
+            items = [
+                JobItem(endpoint="generations", values=values, prefix=f"{prefix}/item-{number:05d}")
+                for number, values in enumerate(self.item_values())
+            ]
+            asks = [Ask(i["values"].get("model") or GenerateRequest.model, i["values"].get("n") or 1,
+                        i["values"].get("quality"), i["values"].get("size")) for i in items]  # fmt: skip
+            Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, asks)
+            concurrency = _positive("max_concurrency", self.max_concurrency, int)
+            pace = (
+                None
+                if self.images_per_minute in (None, "")
+                else _positive("images_per_minute", self.images_per_minute, float)
+            )
+        return {
+            "bucket": self.s3_bucket,
+            "prefix": prefix,
+            "items": items,
+            "overwrite": self.overwrite,
+            "max_concurrency": concurrency,
+            "images_per_minute": pace,
+            "spill_path": self.spill_path or self.hook.spill_path,
+            "task": self.task_instance(context),
+            "manifest": True,
+        }
+
+    def item_values(self) -> list[dict[str, Any]]:
+        """Each item's normalised, checked request values: the operator's, the item's own on top."""
+        prompts = json.loads(self.prompts) if isinstance(self.prompts, str) else self.prompts
+        if not isinstance(prompts, Sequence) or isinstance(prompts, str) or not prompts:
+            raise OpenAIImagesValidationError("prompts", _shown(prompts), _PROMPTS)
+        shared = self.request_type.normalise(self.request_values())
+        items = []
+        for number, entry in enumerate(prompts):
+            own = {"prompt": entry} if isinstance(entry, str) else entry
+            if not isinstance(own, Mapping) or "prompt" not in own:
+                raise OpenAIImagesValidationError(f"prompts[{number}]", _shown(entry), _PROMPTS)
+            try:
+                values = self.hook.with_default_model(self.request_type, {**shared, **self.request_type.normalise(own)})
+                self.request_type.from_values(values).check_parameters()
+            except OpenAIImagesValidationError as error:
+                raise OpenAIImagesValidationError(
+                    f"prompts[{number}].{error.parameter}", error.value, error.allowed, model=error.model
+                ) from None
+            items.append(values)
+        return items
+
+    def finish(self, outcome: JobOutcome) -> list[list[ImageRecord]]:
+        """Records per item in input order; with ``on_item_error="fail"``, fail if any item did not land completely."""
+        records = [item["records"] for item in outcome["items"]]
+        failures = [(number, item["failure"]) for number, item in enumerate(outcome["items"]) if item["failure"]]
+        if failures and self.on_item_error == "fail":
+            listed = "; ".join(f"item {number}: {failure['message']}" for number, failure in failures[:10])
+            more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
+            message = (
+                f"{len(failures)} of {len(records)} items did not land completely: {listed}{more}. The landed images "
+                f"stay (manifest: {outcome['manifest_uri']}); a retry pays only for what is missing."
+            )
+            final = all(failure["kind"] in FINAL_FAILURES for _, failure in failures)
+            raise AirflowFailException(message) if final else AirflowException(message)
+        return records
+
+    def job_outcome(self, event: dict[str, Any]) -> JobOutcome:
+        """The job's outcome from a trigger event; records too large for the event are read from the manifest."""
+        outcome = super().job_outcome(event)
+        if outcome["manifest_uri"] and any(item.get("records") is None for item in outcome["items"]):
+            lists = read_manifest(self.s3_hook, outcome["manifest_uri"], len(outcome["items"]))
+            for item, records in zip(outcome["items"], lists, strict=True):
+                item["records"] = records
+        return outcome
+
+
+def _positive(name: str, value: Any, kind: type[int] | type[float]) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0 or isinstance(value, bool):
+        raise OpenAIImagesValidationError(name, value, f"a positive {'integer' if kind is int else 'number'}")
+    return number
+
+
+def _shown(value: Any) -> Any:
+    return value if not isinstance(value, (list, tuple, dict)) else json.dumps(value, default=str)[:80]
