@@ -1,0 +1,139 @@
+"""Images jobs in-process: the emulator through its transport, S3 through moto's in-memory mock (no
+sockets). Concurrency, the pool-wide pause on a 429, recovery, inputs staged in S3, per-item failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from moto import mock_aws
+
+from airflow_provider_openai_images.core.requests import EditRequest, ImageFile
+from airflow_provider_openai_images.hooks import OpenAIImagesHook
+from airflow_provider_openai_images.jobs import JobItem, JobSpec, read_manifest, run_images_job, stage_inputs
+from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
+from tests.imagefactory import decode, picture
+
+BUCKET = "jobs"
+TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
+
+
+@pytest.fixture
+def s3_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    with mock_aws():
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hook = S3Hook(aws_conn_id="aws_default")
+        hook.get_conn().create_bucket(Bucket=BUCKET)
+        yield hook
+
+
+def spec(count: int, *, concurrency: int = 4, manifest: bool = True, **values: Any) -> JobSpec:
+    items: list[JobItem] = [
+        {
+            "endpoint": "generations",
+            "values": {"prompt": f"item {number}", "model": "gpt-image-1-mini", "quality": "low", **values},
+            "prefix": f"run/item-{number:05d}",
+        }
+        for number in range(count)
+    ]
+    return {
+        "bucket": BUCKET, "prefix": "run", "items": items, "overwrite": False, "max_concurrency": concurrency,
+        "images_per_minute": None, "spill_path": None, "task": TASK, "manifest": manifest,  # type: ignore[typeddict-item]
+    }  # fmt: skip
+
+
+def run(job: JobSpec, emulator: ImagesAPIEmulator, s3_hook: Any) -> Any:
+    hook = OpenAIImagesHook(transport=emulator.transport())
+    return asyncio.run(run_images_job(job, hook=hook, s3_hook=s3_hook))
+
+
+def keys(s3_hook: Any) -> list[str]:
+    return sorted(item["Key"] for item in s3_hook.get_conn().list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def test_items_run_concurrently_and_land_in_order(emulator: ImagesAPIEmulator, s3_hook: Any) -> None:
+    emulator.latency = 0.3
+    started = time.monotonic()
+    outcome = run(spec(8, concurrency=4), emulator, s3_hook)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2 * 0.3 + 1.0, f"two rounds of four, not eight in a row ({elapsed:.2f}s)"
+    assert [item["records"][0]["key"] for item in outcome["items"]] == [f"run/item-{n:05d}/000.png" for n in range(8)]
+    assert outcome["spend"]["images_landed"] == 8
+    assert outcome["spend"]["cost_usd"] > 0
+    assert read_manifest(s3_hook, outcome["manifest_uri"], 8) == [item["records"] for item in outcome["items"]]
+
+
+def test_a_rerun_lists_once_and_pays_only_for_what_is_missing(emulator: ImagesAPIEmulator, s3_hook: Any) -> None:
+    job = spec(4, n=2)
+    run(job, emulator, s3_hook)
+    s3_hook.get_conn().delete_object(Bucket=BUCKET, Key="run/item-00002/001.png")
+    outcome = run(job, emulator, s3_hook)
+    requests = emulator.requests_to("generations")
+    assert len(requests) == 5
+    assert (requests[-1].json or {})["prompt"] == "item 2"
+    assert (requests[-1].json or {})["n"] == 1
+    assert outcome["spend"]["images_landed"] == 1
+    assert [len(item["records"]) for item in outcome["items"]] == [2, 2, 2, 2]
+
+
+class Stamped(httpx.AsyncBaseTransport):
+    """The emulator's transport, noting when each request went out and when and how it was answered."""
+
+    def __init__(self, emulator: ImagesAPIEmulator) -> None:
+        self.inner = emulator.transport()
+        self.log: list[tuple[float, float, int]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = time.monotonic()
+        response = await self.inner.handle_async_request(request)
+        self.log.append((sent, time.monotonic(), response.status_code))
+        return response
+
+
+def test_a_429_holds_back_every_new_request_of_the_pool_for_its_retry_after(
+    emulator: ImagesAPIEmulator, s3_hook: Any
+) -> None:
+    emulator.latency = 0.2
+    emulator.inject(Fault.rate_limit(2))
+    stamped = Stamped(emulator)
+    hook = OpenAIImagesHook(transport=stamped)
+    outcome = asyncio.run(run_images_job(spec(6, concurrency=3), hook=hook, s3_hook=s3_hook))
+    assert all(item["failure"] is None for item in outcome["items"])
+    (answered_429,) = [answered for _, answered, status in stamped.log if status == 429]
+    during_pause = [sent for sent, _, _ in stamped.log if answered_429 < sent < answered_429 + 1.95]
+    after_pause = [sent for sent, _, _ in stamped.log if sent >= answered_429 + 1.95]
+    assert len(during_pause) + len(after_pause) == 6, "the refused request again, and the five other items"
+    assert len(during_pause) <= 2, "during the pause, at most the two requests already past the gate went out"
+
+
+def test_an_item_that_fails_is_recorded_and_the_others_land(emulator: ImagesAPIEmulator, s3_hook: Any) -> None:
+    emulator.inject(Fault.content_policy("gpt-image"), Fault("status", status=400, error={"message": "bad size"}))
+    outcome = run(spec(4, concurrency=1), emulator, s3_hook)
+    failures = [item["failure"] for item in outcome["items"]]
+    assert [failure["kind"] if failure else None for failure in failures] == ["rejected", "refused", None, None]
+    assert [item["records"][-1]["status"] for item in outcome["items"]] == ["rejected", "failed", "landed", "landed"]
+    assert keys(s3_hook).count("run/manifest.jsonl") == 1
+    assert len([key for key in keys(s3_hook) if key.endswith(".png")]) == 2
+
+
+def test_staged_inputs_are_read_back_for_an_edit(emulator: ImagesAPIEmulator, s3_hook: Any) -> None:
+    request = EditRequest(prompt="snow", model="gpt-image-1", images=(ImageFile.from_bytes(picture(64, 48), "a.png"),))
+    staged = stage_inputs(s3_hook, request, BUCKET, "run/inputs")
+    assert staged == {"images": [f"s3://{BUCKET}/run/inputs/images-0.png"]}
+    job = spec(1, manifest=False)
+    job["items"][0] = {"endpoint": "edits", "values": {"prompt": "snow", "model": "gpt-image-1"}, "prefix": "run",
+                       "inputs": staged}  # fmt: skip
+    outcome = run(job, emulator, s3_hook)
+    (record,) = outcome["items"][0]["records"]
+    assert record["key"] == "run/000.png"
+    (sent,) = emulator.requests_to("edits")
+    assert decode(sent.files[0].content).size == (64, 48)
+    assert outcome["manifest_uri"] is None
