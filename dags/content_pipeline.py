@@ -1,32 +1,34 @@
-"""Scheduled content pipeline: a list of prompts, one generation per prompt, landed under a dated prefix.
+"""Scheduled content pipeline: the day's prompts generated in one bulk task, paced to the account's
+rate limit, deferred to the triggerer, then an ``index.json`` published from the manifest.
 
-Each day the mapped ``generate_images`` task instances land their images at
-``s3://BUCKET/content/{{ ds }}/generate_images/map-N/000.png`` and ``publish_index`` writes an
-``index.json`` beside them for the CMS to pick up. Set the Airflow Variable ``openai_images_bucket``
-to choose the bucket; use a pool to stay under your account's images-per-minute limit.
+``todays_prompts`` reads the 50 prompts of ``dags/prompts/content_pipeline.txt``;
+``generate_images`` (:class:`OpenAIBulkGenerateImagesOperator`, ``deferrable=True``) generates them
+eight at a time, at most ``openai_images_per_minute`` images a minute (an Airflow Variable; unset:
+as fast as the server allows), within a budget, and lands each image at
+``s3://BUCKET/content/{{ ds }}/generate_images/item-NNNNN/000.png`` the moment it arrives, with a
+``manifest.jsonl`` beside them; the worker slot is free while the triggerer works. ``publish_index``
+turns the manifest into the ``index.json`` the CMS picks up. Set the Variable ``openai_images_bucket``
+to choose the bucket.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, task
 
-from airflow_provider_openai_images.operators import OpenAIGenerateImageOperator
+from airflow_provider_openai_images.operators import OpenAIBulkGenerateImagesOperator
 
 BUCKET = "{{ var.value.get('openai_images_bucket', 'openai-images-demo') }}"
-PROMPTS = [
-    "A lighthouse at dawn, watercolour, soft morning light",
-    "A bowl of ramen on a wooden table, top-down food photography",
-    "An isometric illustration of a tiny city on a floating island",
-]
+PROMPTS_FILE = Path(__file__).resolve().parent / "prompts" / "content_pipeline.txt"
 
 with DAG(
     dag_id="openai_images_content_pipeline",
-    description="Daily hero images for the blog, landed in S3 under a dated prefix",
+    description="Daily hero images for the blog: one bulk task at the rate limit, landed in S3 under a dated prefix",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -34,25 +36,40 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["openai-images", "example"],
 ) as dag:
-    generated = OpenAIGenerateImageOperator.partial(
+
+    @task
+    def todays_prompts() -> list[str]:
+        """The day's prompts, one a line (read when the task runs, not when the DAG is parsed)."""
+        lines = PROMPTS_FILE.read_text().splitlines()
+        return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+    generated = OpenAIBulkGenerateImagesOperator(
         task_id="generate_images",
+        prompts=todays_prompts(),
         model="gpt-image-1.5",
         size="1024x1024",
         quality="medium",
         output_format="png",
+        max_concurrency=8,
+        images_per_minute="{{ var.value.get('openai_images_per_minute', '') }}",
+        max_cost_usd=3,
+        deferrable=True,
         s3_bucket=BUCKET,
         s3_key_prefix="content/{{ ds }}",
-    ).expand(prompt=PROMPTS)
+    )
 
     @task
-    def publish_index(records_per_prompt: list[list[dict[str, Any]]], ds: str | None = None) -> dict[str, Any]:
-        """Write the day's index (records only, no bytes) next to the images."""
+    def publish_index(records_per_item: list[list[dict[str, Any]]], ds: str | None = None) -> dict[str, Any]:
+        """Write the day's index next to the images, from the bulk task's manifest (records only, no bytes)."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        records = [record for records in records_per_prompt for record in records]
-        bucket = records[0]["bucket"]
-        key = f"content/{ds}/index.json"
-        S3Hook().load_string(json.dumps({"date": ds, "images": records}, indent=1), key, bucket, replace=True)
-        return {"index_uri": f"s3://{bucket}/{key}", "images": len(records)}
+        bucket = records_per_item[0][0]["bucket"]
+        prefix = f"content/{ds}"
+        s3 = S3Hook()
+        lines = s3.read_key(f"{prefix}/generate_images/manifest.jsonl", bucket).splitlines()
+        images = [entry for entry in map(json.loads, lines) if entry["status"] == "landed"]
+        index = {"date": ds, "images": images}
+        s3.load_string(json.dumps(index, indent=1), f"{prefix}/index.json", bucket, replace=True)
+        return {"index_uri": f"s3://{bucket}/{prefix}/index.json", "images": len(images)}
 
     publish_index(generated.output)

@@ -55,20 +55,27 @@ def main() -> int:
             return 1
 
         client = s3.client()
-        objects = client.list_objects_v2(Bucket=BUCKET)["Contents"]
+        objects = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        keys = sorted(item["Key"] for page in objects for item in page.get("Contents", []))
         images, labels, cost = [], [], 0.0
-        for item in sorted(objects, key=lambda item: item["Key"]):
-            key = item["Key"]
-            print(f"  s3://{BUCKET}/{key}  ({item['Size']} bytes)")
+        for key in keys:
             if key.endswith(".json") and not key.endswith("index.json"):
                 record = json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())["record"]
-                images.append(client.get_object(Bucket=BUCKET, Key=record["key"])["Body"].read())
-                labels.append(f"{record['width']}x{record['height']} {record['sha256'][:8]}")
                 cost += record.get("cost_usd") or 0.0
+                if len(images) < 16:  # the contact sheet shows the first sixteen
+                    images.append(client.get_object(Bucket=BUCKET, Key=record["key"])["Body"].read())
+                    labels.append(f"{record['width']}x{record['height']} {record['sha256'][:8]}")
+        pictures = [key for key in keys if key.endswith(".png")]
+        for key in pictures[:3]:
+            print(f"  s3://{BUCKET}/{key}")
+        print(f"  ... {len(pictures)} images in all, each with its JSON sidecar")
+        for key in keys:
+            if key.endswith(("index.json", "manifest.jsonl")):
+                print(f"  s3://{BUCKET}/{key}")
         OUTPUT.mkdir(exist_ok=True)
         sheet = OUTPUT / "contact-sheet.png"
         sheet.write_bytes(contact_sheet(images, labels))
-        print(f"\n{len(images)} images landed; contact sheet: {sheet.relative_to(ROOT)}")
+        print(f"\n{len(pictures)} images landed; contact sheet of the first {len(images)}: {sheet.relative_to(ROOT)}")
         print(f"Paid generations (emulated): {images_api.billed_images}; estimated cost ${cost:.4f} (cost_usd)")
         picture = OUTPUT / "inputs-before-after.png"
         picture.write_bytes(inputs_before_after())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -56,25 +57,30 @@ def test_every_dag_imports_without_errors(dagbag: Any) -> None:
     }  # fmt: skip
 
 
-def test_content_pipeline_lands_one_image_per_prompt_under_a_dated_prefix(
-    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+def test_content_pipeline_generates_the_day_s_prompts_in_one_deferred_bulk_task(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     run = dagbag.dags["openai_images_content_pipeline"].test()
     assert run.state == "success"
-    per_prompt = return_values(run, "generate_images")
-    assert len(per_prompt) == 3
-    assert all(len(records) == 1 for records in per_prompt)
+    assert "[DAG TEST] running trigger in line" in caplog.text
+    (per_item,) = return_values(run, "generate_images")
+    assert len(per_item) == 50
+    assert all(len(records) == 1 for records in per_item)
     objects = bucket_objects(s3)
-    records = [records[0] for records in per_prompt]
+    records = [records[0] for records in per_item]
     assert_records_match_bucket(records, objects)
     day = run.logical_date.strftime("%Y-%m-%d")
-    assert [r["key"] for r in records] == [f"content/{day}/generate_images/map-{i}/000.png" for i in range(3)]
+    assert [r["key"] for r in records] == [f"content/{day}/generate_images/item-{i:05d}/000.png" for i in range(50)]
     assert all((r["width"], r["height"], r["model"]) == (1024, 1024, "gpt-image-1.5") for r in records)
     index = json.loads(objects[f"content/{day}/index.json"]["Body"])
-    assert [image["s3_uri"] for image in index["images"]] == [r["s3_uri"] for r in records]
+    assert sorted(image["s3_uri"] for image in index["images"]) == sorted(r["s3_uri"] for r in records)
     assert return_values(run, "publish_index") == [{"index_uri": f"s3://{BUCKET}/content/{day}/index.json",
-                                                    "images": 3}]  # fmt: skip
-    assert images_api_emulator.billed_images == 3
+                                                    "images": 50}]  # fmt: skip
+    assert images_api_emulator.billed_images == 50
+    assert (images_api_emulator.requests[0].json or {})[
+        "prompt"
+    ] == "A lighthouse at dawn, watercolour, soft morning light"
 
 
 def test_edit_pipeline_inpaints_jpeg_shots_with_painted_masks(
