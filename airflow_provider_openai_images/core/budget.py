@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from airflow_provider_openai_images.core.pricing import PriceTable
+from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesBudgetError, OpenAIImagesValidationError
 
 
@@ -21,6 +22,10 @@ class Ask(NamedTuple):
     images: int
     quality: str | None = None
     size: str | None = None
+
+    @classmethod
+    def of(cls, request: ImageRequest) -> Ask:
+        return cls(request.model, request.n or 1, getattr(request, "quality", None), request.size)
 
 
 @dataclass(frozen=True)

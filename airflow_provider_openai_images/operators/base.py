@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException
@@ -20,9 +20,9 @@ from airflow_provider_openai_images.accounting import answer_provenance, spend_s
 from airflow_provider_openai_images.core.budget import Ask, Budget
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
-from airflow_provider_openai_images.jobs import JobItem, JobOutcome, JobSpec, stage_inputs
 from airflow_provider_openai_images.keys import task_instance_prefix
 from airflow_provider_openai_images.landing import ImageLander, PaidImage, paid_images
+from airflow_provider_openai_images.operators.deferral import defer_job, single_request_job, single_request_result
 from airflow_provider_openai_images.operators.failures import (
     CONTENT_POLICY_ACTIONS,
     ContentPolicyAction,
@@ -203,7 +203,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
             return _in_order(landed)
         request, prepared = self.request_for(values, len(missing))
         if self.deferrable:
-            self.defer_job(self.single_job_spec(context, request, values, wanted, prepared))
+            defer_job(self, single_request_job(self, context, request, values, wanted, prepared))
         try:
             response = self.send(request)
         except OpenAIImagesContentPolicyError as error:
@@ -223,74 +223,12 @@ class BaseOpenAIImagesOperator(BaseOperator):
             probe = self.request_type.from_values(values)
             probe.check_parameters()
             wanted = probe.n or 1
-            ask = Ask(probe.model, wanted, getattr(probe, "quality", None), probe.size)
-            Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, [ask])
+            Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, [Ask.of(probe)])
         return values, wanted
-
-    # -- deferred ------------------------------------------------------------------------------------
-
-    def single_job_spec(
-        self,
-        context: Context,
-        request: ImageRequest,
-        values: Mapping[str, Any],
-        wanted: int,
-        prepared: PreparationReport | None,
-    ) -> JobSpec:
-        """This task's request as a one-item job for the triggerer; its prepared inputs are staged in S3
-        under ``{prefix}/inputs/`` (trigger arguments never carry bytes)."""
-        prefix = self.key_prefix(context)
-        item: JobItem = {
-            "endpoint": request.endpoint,
-            "values": {**values, "n": wanted},
-            "prefix": prefix,
-            "sources": self.describe_inputs(),
-        }
-        if request.file_fields:
-            item["inputs"] = stage_inputs(self.s3_hook, request, self.s3_bucket, f"{prefix}/inputs")
-        if prepared is not None:
-            item["prepared"] = prepared
-        return {
-            "bucket": self.s3_bucket,
-            "prefix": prefix,
-            "items": [item],
-            "overwrite": self.overwrite,
-            "max_concurrency": 1,
-            "images_per_minute": None,
-            "spill_path": self.spill_path or self.hook.spill_path,
-            "task": self.task_instance(context),
-            "manifest": False,
-        }
-
-    def defer_job(self, spec: JobSpec) -> NoReturn:
-        """Hand ``spec`` to the triggerer; :meth:`execute_complete` resumes with its outcome."""
-        from airflow_provider_openai_images.triggers import OpenAIImagesTrigger
-
-        trigger = OpenAIImagesTrigger(
-            spec, conn_id=self.conn_id, aws_conn_id=self.aws_conn_id, retry_possibly_billed=self.retry_possibly_billed
-        )
-        self.log.info("Deferring %d request(s) to the triggerer", len(spec["items"]))
-        self.defer(trigger=trigger, method_name="execute_complete")
-
-    def job_outcome(self, event: dict[str, Any]) -> JobOutcome:
-        """The outcome a trigger event carries; a trigger that failed fails the try."""
-        if event.get("status") != "success":
-            raise AirflowException(f"The images trigger failed: {event.get('message')}")
-        outcome: JobOutcome = event["outcome"]
-        return outcome
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[ImageRecord]:
         """Resume after the trigger: its records, or the exception its failure means for this task."""
-        (item,) = self.job_outcome(event)["items"]
-        failure = item["failure"]
-        if failure is None:
-            return item["records"]
-        landed = [record for record in item["records"] if record["status"] == "landed"]
-        if failure["kind"] == "rejected":
-            action = self.on_content_policy_violation
-            self.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, failure["message"])
-            return landed + content_policy_outcome(failure, action=action, model=item["records"][-1].get("model"))
-        raise airflow_exception(failure)
+        return single_request_result(self, event)
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
         """Images an earlier try of this task instance landed, and those it paid for but kept in the spill."""

@@ -15,6 +15,7 @@ from airflow_provider_openai_images.core.requests import GenerateRequest, ImageR
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from airflow_provider_openai_images.jobs import JobItem, JobOutcome, JobSpec, read_manifest, run_images_job
 from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.deferral import defer_job, job_outcome, job_spec
 from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 from airflow_provider_openai_images.outcomes import FINAL_FAILURES
@@ -96,12 +97,12 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
     def execute(self, context: Context) -> list[list[ImageRecord]]:  # type: ignore[override]
         spec = self.job_spec(context)
         if self.deferrable:
-            self.defer_job(spec)
+            defer_job(self, spec)
         outcome = asyncio.run(run_images_job(spec, hook=self.hook, s3_hook=self.s3_hook, logger=self.log))
         return self.finish(outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:  # type: ignore[override]
-        return self.finish(self.job_outcome(event))
+        return self.finish(self.outcome_of(event))
 
     def job_spec(self, context: Context) -> JobSpec:
         """The items, checked (every item's parameters, then the budget of all of them) before anything is sent."""
@@ -111,8 +112,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
                 JobItem(endpoint="generations", values=values, prefix=f"{prefix}/item-{number:05d}")
                 for number, values in enumerate(self.item_values())
             ]
-            asks = [Ask(i["values"].get("model") or GenerateRequest.model, i["values"].get("n") or 1,
-                        i["values"].get("quality"), i["values"].get("size")) for i in items]  # fmt: skip
+            asks = [Ask.of(self.request_type.from_values(item["values"])) for item in items]
             Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, asks)
             concurrency = _positive("max_concurrency", self.max_concurrency, int)
             pace = (
@@ -120,17 +120,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
                 if self.images_per_minute in (None, "")
                 else _positive("images_per_minute", self.images_per_minute, float)
             )
-        return {
-            "bucket": self.s3_bucket,
-            "prefix": prefix,
-            "items": items,
-            "overwrite": self.overwrite,
-            "max_concurrency": concurrency,
-            "images_per_minute": pace,
-            "spill_path": self.spill_path or self.hook.spill_path,
-            "task": self.task_instance(context),
-            "manifest": True,
-        }
+        return job_spec(self, items, context, max_concurrency=concurrency, images_per_minute=pace, manifest=True)
 
     def item_values(self) -> list[dict[str, Any]]:
         """Each item's normalised, checked request values: the operator's, the item's own on top."""
@@ -168,9 +158,9 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
             raise AirflowFailException(message) if final else AirflowException(message)
         return records
 
-    def job_outcome(self, event: dict[str, Any]) -> JobOutcome:
+    def outcome_of(self, event: dict[str, Any]) -> JobOutcome:
         """The job's outcome from a trigger event; records too large for the event are read from the manifest."""
-        outcome = super().job_outcome(event)
+        outcome = job_outcome(event)
         if outcome["manifest_uri"] and any(item.get("records") is None for item in outcome["items"]):
             lists = read_manifest(self.s3_hook, outcome["manifest_uri"], len(outcome["items"]))
             for item, records in zip(outcome["items"], lists, strict=True):

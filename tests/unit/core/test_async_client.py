@@ -78,13 +78,11 @@ def test_a_429_with_retry_after_holds_back_every_new_request_of_the_pool(emulato
             others = [asyncio.create_task(images.send(GENERATE)) for _ in range(3)]
             await asyncio.gather(first, *others)
 
-    started = time.monotonic()
     asyncio.run(main())
     refused_at = stamped.sent[0]
     later = stamped.sent[1:]
     assert len(later) == 4, "the refused request again, and the three others"
     assert min(later) - refused_at >= 1.9, "nothing was sent during the 2 s pause"
-    assert time.monotonic() - started < 4
 
 
 def test_an_even_pace_spaces_requests_by_their_images() -> None:
