@@ -258,7 +258,7 @@ def direct_part(args: argparse.Namespace, emulator: EmulatorProcess, moto: MotoS
     if not have_openai:
         print("   (no script column: .venv/bin/python -m pip install -e '.[benchmark]' installs openai)")
 
-    count, rate, concurrency = 60, 600.0, 8
+    count, rate, concurrency = 200, 600.0, 8  # N/R = 20 s, clearly longer than L
     run = bulk_task(count, concurrency, "paced", images_per_minute=rate)
     began = datetime.now(timezone.utc)
     with measuring(servers) as measured:
