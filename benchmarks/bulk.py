@@ -251,9 +251,10 @@ def direct_part(args: argparse.Namespace, emulator: EmulatorProcess, moto: MotoS
                 figure, met = ratio(bulk.wall, script.wall), bulk.wall <= script.wall
                 GOALS.append(Goal(f"bulk no slower than AsyncOpenAI+boto3 at {case}", figure, met))
     print(
-        "   bulk: per image a Pillow decode to verify it, sha256 and MD5, the image PUT and a sidecar PUT;\n"
-        "   one listing and a manifest per job. script: one PUT per image. servers: the emulator's and moto's\n"
-        f"   processes. CPU floor: (client + servers CPU) / {cores} cores, the least wall this machine allows"
+        "   bulk: per image a completeness check (PNG: chunk CRCs), sha256 and MD5, the image PUT and a\n"
+        "   sidecar PUT; one listing and a manifest per job. script: one PUT per image. servers: the\n"
+        "   emulator's and moto's processes.\n"
+        f"   CPU floor: (client + servers CPU) / {cores} cores, the least wall this machine allows"
     )
     if not have_openai:
         print("   (no script column: .venv/bin/python -m pip install -e '.[benchmark]' installs openai)")
