@@ -78,9 +78,9 @@ def test_content_pipeline_generates_the_day_s_prompts_in_one_deferred_bulk_task(
     assert return_values(run, "publish_index") == [{"index_uri": f"s3://{BUCKET}/content/{day}/index.json",
                                                     "images": 50}]  # fmt: skip
     assert images_api_emulator.billed_images == 50
-    assert (images_api_emulator.requests[0].json or {})[
-        "prompt"
-    ] == "A lighthouse at dawn, watercolour, soft morning light"
+    sent = {(request.json or {})["prompt"] for request in images_api_emulator.requests_to("generations")}
+    assert len(sent) == 50, "every prompt of the file, once"
+    assert "A lighthouse at dawn, watercolour, soft morning light" in sent
 
 
 def test_edit_pipeline_inpaints_jpeg_shots_with_painted_masks(
