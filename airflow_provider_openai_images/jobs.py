@@ -165,10 +165,21 @@ class ImagesJob:
             sizes: Mapping[str, int] = {}
             if not spec["overwrite"]:
                 sizes = await self._off_loop(s3.object_sizes, self.s3_hook, spec["bucket"], f"{spec['prefix']}/")
+            landers = [
+                ImageLander(self.s3_hook, spec["bucket"], item["prefix"], spill_path=spec["spill_path"])
+                for item in spec["items"]
+            ]
+            # First what earlier runs left, for every item; then the requests, in input order (the
+            # semaphore serves its waiters first come, first served).
+            recovered = await asyncio.gather(
+                *(self._recover(lander, item, sizes) for lander, item in zip(landers, spec["items"], strict=True))
+            )
             slots = asyncio.Semaphore(concurrency)
             progress = asyncio.create_task(self._report_progress())
             try:
-                items = await asyncio.gather(*(self._run_item(item, sizes, slots) for item in spec["items"]))
+                items = await asyncio.gather(
+                    *(self._run_item(*each, slots) for each in zip(spec["items"], landers, recovered, strict=True))
+                )
             finally:
                 progress.cancel()
             manifest_uri = await self._off_loop(self._write_manifest, items) if spec["manifest"] else None
@@ -197,22 +208,37 @@ class ImagesJob:
             await asyncio.sleep(self.progress_every)
             self.log.info("%s", self.progress())
 
-    async def _run_item(self, item: JobItem, sizes: Mapping[str, int], slots: asyncio.Semaphore) -> ItemOutcome:
+    async def _recover(
+        self, lander: ImageLander, item: JobItem, sizes: Mapping[str, int]
+    ) -> tuple[dict[int, ImageRecord], ItemFailure | None]:
+        """The item's images an earlier run landed (those kept in the spill landed now), and the failure
+        if the spill still cannot be landed."""
+        if self.spec["overwrite"]:
+            return {}, None
+        recovery = await self._off_loop(lander.recover, item["values"].get("n") or 1, sizes)
+        failure = _not_landed(recovery.kept.failure_message()) if recovery.kept.problems else None
+        return recovery.landed, failure
+
+    async def _run_item(
+        self,
+        item: JobItem,
+        lander: ImageLander,
+        recovered: tuple[dict[int, ImageRecord], ItemFailure | None],
+        slots: asyncio.Semaphore,
+    ) -> ItemOutcome:
+        landed, failure = recovered
         try:
-            return await self._land_item(item, sizes, slots)
+            if failure is not None:
+                return _outcome(landed, failure, item)
+            return await self._land_item(item, lander, landed, slots)
         finally:
             self._done += 1
 
-    async def _land_item(self, item: JobItem, sizes: Mapping[str, int], slots: asyncio.Semaphore) -> ItemOutcome:
+    async def _land_item(
+        self, item: JobItem, lander: ImageLander, landed: dict[int, ImageRecord], slots: asyncio.Semaphore
+    ) -> ItemOutcome:
         spec = self.spec
-        lander = ImageLander(self.s3_hook, spec["bucket"], item["prefix"], spill_path=spec["spill_path"])
         wanted = item["values"].get("n") or 1
-        landed: dict[int, ImageRecord] = {}
-        if not spec["overwrite"]:
-            recovery = await self._off_loop(lander.recover, wanted, sizes)
-            landed = recovery.landed
-            if recovery.kept.problems:
-                return _outcome(landed, _not_landed(recovery.kept.failure_message()), item)
         missing = [index for index in range(wanted) if index not in landed]
         if not missing:
             return _outcome(landed, None, item)

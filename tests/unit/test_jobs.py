@@ -139,3 +139,8 @@ def test_staged_inputs_are_read_back_for_an_edit(emulator: ImagesAPIEmulator, s3
     (sent,) = emulator.requests_to("edits")
     assert decode(sent.files[0].content).size == (64, 48)
     assert outcome["manifest_uri"] is None
+
+
+def test_requests_go_out_in_input_order(emulator: ImagesAPIEmulator, s3_hook: Any) -> None:
+    run(spec(12, concurrency=1), emulator, s3_hook)
+    assert [(request.json or {})["prompt"] for request in emulator.requests] == [f"item {n}" for n in range(12)]
