@@ -56,6 +56,7 @@ def test_forty_prompts_run_eight_at_a_time_and_come_back_in_input_order(
     assert len(lines) == 41
     bound = math.ceil(40 / 8) * LATENCY
     duration = only_task(run).duration
+    print(f"40 prompts, c=8, L={LATENCY}s: task {duration:.2f}s, bound {bound:.2f}s")
     assert duration < 2 * bound + 2.0, f"{duration:.1f}s for a bound of {bound:.1f}s (plus task start-up)"
 
 
