@@ -13,10 +13,10 @@ from airflow_provider_openai_images.records import PreparationReport, Provenance
 
 
 def answer_costs(
-    prices: PriceTable, request: ImageRequest, response: ImagesResponse
+    prices: PriceTable, request: ImageRequest, response: ImagesResponse, *, batch: bool = False
 ) -> tuple[float | None, float | None]:
-    """What the answer cost, and at most what the attempts that may have been billed without an answer
-    cost (0 when there were none); ``None`` where a price is unknown."""
+    """What the answer cost (at Batch API prices with ``batch``), and at most what the attempts that may
+    have been billed without an answer cost (0 when there were none); ``None`` where a price is unknown."""
     quality = getattr(request, "quality", None)
     cost = prices.answer_cost(
         request.model,
@@ -24,6 +24,7 @@ def answer_costs(
         usage=response.usage,
         quality=response.quality or quality,
         size=response.size or request.size,
+        batch=batch,
     )
     unanswered = possibly_billed_images(response.attempts)
     if not unanswered:
@@ -58,10 +59,12 @@ def answer_provenance(
     sources: list[str],
     task: TaskInstanceInfo,
     prepared: PreparationReport | None = None,
+    batch_id: str | None = None,
 ) -> Provenance:
-    """What the sidecar of each image of ``response`` says about how it came to be, and what it cost."""
+    """What the sidecar of each image of ``response`` says about how it came to be, and what it cost
+    (at Batch API prices for an answer from batch ``batch_id``)."""
     parameters = request.parameters()
-    cost, possibly_billed_cost = answer_costs(prices, request, response)
+    cost, possibly_billed_cost = answer_costs(prices, request, response, batch=batch_id is not None)
     provenance: Provenance = {
         "model": request.model,
         "prompt": parameters.pop("prompt", None),
@@ -77,4 +80,6 @@ def answer_provenance(
     }
     if prepared is not None:
         provenance["prepared"] = prepared
+    if batch_id is not None:
+        provenance["batch_id"] = batch_id
     return provenance

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -35,12 +34,15 @@ from airflow_provider_openai_images.core.requests import (
 from airflow_provider_openai_images.exceptions import OpenAIImagesError
 from airflow_provider_openai_images.landing import ImageLander, paid_images
 from airflow_provider_openai_images.outcomes import describe_failure
-from airflow_provider_openai_images.records import (
-    ImageRecord,
-    ItemFailure,
-    PreparationReport,
-    TaskInstanceInfo,
-    failure_record,
+from airflow_provider_openai_images.records import ImageRecord, ItemFailure, PreparationReport, TaskInstanceInfo
+from airflow_provider_openai_images.results import (
+    ItemOutcome,
+    JobOutcome,
+    count_spend,
+    item_outcome,
+    no_spend,
+    not_landed,
+    write_manifest,
 )
 
 if TYPE_CHECKING:
@@ -58,7 +60,6 @@ REQUEST_TYPES: dict[Endpoint, type[ImageRequest]] = {
     "edits": EditRequest,
     "variations": VariationRequest,
 }
-MANIFEST = "manifest.jsonl"
 T = TypeVar("T")
 
 
@@ -90,28 +91,6 @@ class JobSpec(TypedDict):
     spill_path: str | None
     task: TaskInstanceInfo
     manifest: bool
-
-
-class ItemOutcome(TypedDict):
-    """An item's records (landed images, then a record of the failure if one left images missing)."""
-
-    records: list[ImageRecord]
-    failure: ItemFailure | None
-
-
-class Spend(TypedDict):
-    """What a job's run spent (images landed by earlier runs are not counted)."""
-
-    images_landed: int
-    cost_usd: float | None
-    possibly_billed_attempts: int
-    possibly_billed_cost_usd: float | None
-
-
-class JobOutcome(TypedDict):
-    items: list[ItemOutcome]
-    manifest_uri: str | None
-    spend: Spend
 
 
 class ImagesJob:
@@ -147,12 +126,7 @@ class ImagesJob:
         self._started = time.monotonic()
         self._threads: ThreadPoolExecutor | None = None
         self._done = 0
-        self._spend: Spend = {
-            "images_landed": 0,
-            "cost_usd": 0.0,
-            "possibly_billed_attempts": 0,
-            "possibly_billed_cost_usd": 0.0,
-        }
+        self._spend = no_spend()
 
     async def run(self) -> JobOutcome:
         """Run every item (at most ``max_concurrency`` requests in flight) and write the manifest."""
@@ -165,10 +139,7 @@ class ImagesJob:
             sizes: Mapping[str, int] = {}
             if not spec["overwrite"]:
                 sizes = await self._off_loop(s3.object_sizes, self.s3_hook, spec["bucket"], f"{spec['prefix']}/")
-            landers = [
-                ImageLander(self.s3_hook, spec["bucket"], item["prefix"], spill_path=spec["spill_path"])
-                for item in spec["items"]
-            ]
+            landers = item_landers(self.s3_hook, spec)
             # First what earlier runs left, for every item; then the requests, in input order (the
             # semaphore serves its waiters first come, first served).
             recovered = await asyncio.gather(
@@ -182,7 +153,11 @@ class ImagesJob:
                 )
             finally:
                 progress.cancel()
-            manifest_uri = await self._off_loop(self._write_manifest, items) if spec["manifest"] else None
+            manifest_uri = (
+                await self._off_loop(write_manifest, self.s3_hook, spec["bucket"], spec["prefix"], items)
+                if spec["manifest"]
+                else None
+            )
         self.log.info("%s", self.progress())
         return {"items": list(items), "manifest_uri": manifest_uri, "spend": self._spend}
 
@@ -211,13 +186,9 @@ class ImagesJob:
     async def _recover(
         self, lander: ImageLander, item: JobItem, sizes: Mapping[str, int]
     ) -> tuple[dict[int, ImageRecord], ItemFailure | None]:
-        """The item's images an earlier run landed (those kept in the spill landed now), and the failure
-        if the spill still cannot be landed."""
         if self.spec["overwrite"]:
             return {}, None
-        recovery = await self._off_loop(lander.recover, item["values"].get("n") or 1, sizes)
-        failure = _not_landed(recovery.kept.failure_message()) if recovery.kept.problems else None
-        return recovery.landed, failure
+        return await self._off_loop(recover_item, lander, item, sizes)
 
     async def _run_item(
         self,
@@ -229,7 +200,7 @@ class ImagesJob:
         landed, failure = recovered
         try:
             if failure is not None:
-                return _outcome(landed, failure, item)
+                return item_outcome(landed, failure, item["values"].get("model"))
             return await self._land_item(item, lander, landed, slots)
         finally:
             self._done += 1
@@ -241,7 +212,7 @@ class ImagesJob:
         wanted = item["values"].get("n") or 1
         missing = [index for index in range(wanted) if index not in landed]
         if not missing:
-            return _outcome(landed, None, item)
+            return item_outcome(landed, None, item["values"].get("model"))
         request_type = REQUEST_TYPES[item["endpoint"]]
         async with slots:
             try:
@@ -249,7 +220,7 @@ class ImagesJob:
                 request = request_type.from_values({**item["values"], "n": len(missing)}, **files)
                 response = await self.client.send(request)
             except OpenAIImagesError as error:
-                return _outcome(landed, self.describe_failure(error), item)
+                return item_outcome(landed, self.describe_failure(error), item["values"].get("model"))
         provenance = answer_provenance(
             request,
             response,
@@ -260,43 +231,41 @@ class ImagesJob:
         )
         report = await self._off_loop(lander.land_each, paid_images(missing, response, provenance, self.image_bytes))
         landed |= report.landed
-        self._count(len(report.landed), provenance)
-        return _outcome(landed, _not_landed(report.failure_message()) if report.problems else None, item)
-
-    def _count(self, images: int, provenance: Mapping[str, Any]) -> None:
-        spend = self._spend
-        spend["images_landed"] += images
-        each = provenance.get("cost_usd")
-        spend["cost_usd"] = None if each is None or spend["cost_usd"] is None else spend["cost_usd"] + each * images
-        spend["possibly_billed_attempts"] += sum(a["possibly_billed"] for a in provenance.get("attempts", []))
-        possibly = provenance.get("possibly_billed_cost_usd")
-        so_far = spend["possibly_billed_cost_usd"]
-        spend["possibly_billed_cost_usd"] = None if possibly is None or so_far is None else so_far + possibly
+        count_spend(self._spend, len(report.landed), provenance)
+        failure = not_landed(report.failure_message()) if report.problems else None
+        return item_outcome(landed, failure, item["values"].get("model"))
 
     def _read_inputs(self, item: JobItem) -> dict[str, Any]:
-        """The item's prepared input files, read back from S3 (several for ``images``, one otherwise)."""
-        files: dict[str, Any] = {}
-        for field, uris in item.get("inputs", {}).items():
-            read = [
-                ImageFile.from_bytes(
-                    s3.read_object(self.s3_hook, location, parameter=field), location.key.rsplit("/", 1)[-1]
-                )
-                for location in map(s3.S3Location.parse, uris)
-            ]
-            files[field] = tuple(read) if field == "images" else read[0]
-        return files
+        return read_item_inputs(self.s3_hook, item)
 
-    def _write_manifest(self, items: list[ItemOutcome]) -> str:
-        key = f"{self.spec['prefix']}/{MANIFEST}"
-        lines = [
-            json.dumps({"item": number, **record}) for number, item in enumerate(items) for record in item["records"]
+
+def recover_item(
+    lander: ImageLander, item: JobItem, sizes: Mapping[str, int]
+) -> tuple[dict[int, ImageRecord], ItemFailure | None]:
+    """The item's images an earlier run landed (those kept in the spill landed now), and the failure
+    if the spill still cannot be landed."""
+    recovery = lander.recover(item["values"].get("n") or 1, sizes)
+    failure = not_landed(recovery.kept.failure_message()) if recovery.kept.problems else None
+    return recovery.landed, failure
+
+
+def item_landers(s3_hook: S3Hook, spec: JobSpec) -> list[ImageLander]:
+    """One lander per item of ``spec``, each on the item's prefix."""
+    return [
+        ImageLander(s3_hook, spec["bucket"], item["prefix"], spill_path=spec["spill_path"]) for item in spec["items"]
+    ]
+
+
+def read_item_inputs(s3_hook: S3Hook, item: JobItem) -> dict[str, Any]:
+    """The item's prepared input files, read back from S3 (several for ``images``, one otherwise)."""
+    files: dict[str, Any] = {}
+    for field, uris in item.get("inputs", {}).items():
+        read = [
+            ImageFile.from_bytes(s3.read_object(s3_hook, location, parameter=field), location.key.rsplit("/", 1)[-1])
+            for location in map(s3.S3Location.parse, uris)
         ]
-        body = ("\n".join(lines) + "\n").encode() if lines else b""
-        s3.put_object(
-            self.s3_hook, s3.S3_WRITE_RETRY, Bucket=self.spec["bucket"], Key=key, Body=body,
-            ContentType="application/x-ndjson",
-        )  # fmt: skip
-        return f"s3://{self.spec['bucket']}/{key}"
+        files[field] = tuple(read) if field == "images" else read[0]
+    return files
 
 
 def stage_inputs(s3_hook: S3Hook, request: ImageRequest, bucket: str, prefix: str) -> dict[str, list[str]]:
@@ -311,28 +280,6 @@ def stage_inputs(s3_hook: S3Hook, request: ImageRequest, bucket: str, prefix: st
                           ContentType=upload.content_type)  # fmt: skip
             staged.setdefault(field, []).append(f"s3://{bucket}/{key}")
     return staged
-
-
-def read_manifest(s3_hook: S3Hook, uri: str, items: int) -> list[list[ImageRecord]]:
-    """The records of a job's manifest, one list per item, in item order."""
-    location = s3.S3Location.parse(uri, parameter="manifest")
-    records: list[list[ImageRecord]] = [[] for _ in range(items)]
-    for line in s3.read_object(s3_hook, location, parameter="manifest").decode().splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            records[entry.pop("item")].append(entry)
-    return records
-
-
-def _not_landed(message: str) -> ItemFailure:
-    return {"kind": "not_landed", "message": message, "code": None, "request_id": None}
-
-
-def _outcome(landed: dict[int, ImageRecord], failure: ItemFailure | None, item: JobItem) -> ItemOutcome:
-    records = [landed[index] for index in sorted(landed)]
-    if failure is not None:
-        records.append(failure_record(failure, model=item["values"].get("model")))
-    return {"records": records, "failure": failure}
 
 
 async def run_images_job(spec: JobSpec, *, hook: OpenAIImagesHook, s3_hook: S3Hook, logger: Any = log) -> JobOutcome:

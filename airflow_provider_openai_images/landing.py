@@ -204,6 +204,8 @@ class ImageLander:
         }
         if "prepared" in provenance:
             record["prepared"] = provenance["prepared"]
+        if "batch_id" in provenance:
+            record["batch_id"] = provenance["batch_id"]
         s3.put_object(
             self.s3_hook,
             self.retry,

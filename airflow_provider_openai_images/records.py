@@ -63,6 +63,8 @@ class ImageRecord(TypedDict):
     ``prices``); 0 for a rejection."""
     prepared: NotRequired[PreparationReport]
     """Edits and variations only: what input preparation did."""
+    batch_id: NotRequired[str]
+    """Batch API only (``use_batch_api=True``): the batch that made the image."""
     code: NotRequired[str | None]
     """Rejected or failed only: the API's error code (``content_policy_violation``, ``moderation_blocked``, ...)."""
     message: NotRequired[str]
@@ -111,6 +113,7 @@ class Provenance(TypedDict):
     revised_prompt: NotRequired[str | None]
     source: NotRequired[Literal["b64_json", "url"]]
     prompt_truncated_from: NotRequired[int]
+    batch_id: NotRequired[str]
 
 
 class Sidecar(TypedDict):

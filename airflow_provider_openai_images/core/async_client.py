@@ -29,6 +29,7 @@ from airflow_provider_openai_images.core.exchange import (
 from airflow_provider_openai_images.core.pacing import RequestPacer
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
+from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.core.settings import ClientSettings
 from airflow_provider_openai_images.exceptions import OpenAIImagesError
 
@@ -84,9 +85,16 @@ class AsyncImagesClient:
         """The model ids the endpoint offers (``GET /models``)."""
         return await self._run(Call.for_models(self.settings), parse_models)
 
-    async def _run(self, call: Call, parse: Callable[[httpx.Response], T], timeout: float | None = None) -> T:
+    async def _run(
+        self,
+        call: Call,
+        parse: Callable[[httpx.Response], T],
+        timeout: float | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> T:
         attempts = AttemptLog(call, self._log)
-        options = retrying_options(self.settings.retry, call.label, self._log)
+        options = retrying_options(retry or self.settings.retry, call.label, self._log)
         retrying = tenacity.AsyncRetrying(sleep=self._sleep, **options)
         try:
             async for attempt in retrying:

@@ -125,8 +125,21 @@ class Call:
 
     @classmethod
     def for_models(cls, settings: ClientSettings) -> Call:
-        url, params = endpoint_url(settings, "models", deployment=None)
-        return cls("GET", url, "GET /models", params)
+        return cls.for_path(settings, "GET", "models")
+
+    @classmethod
+    def for_path(
+        cls,
+        settings: ClientSettings,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: HTTPBody | None = None,
+    ) -> Call:
+        """A call to ``path`` outside a deployment (models, files, batches)."""
+        url, params = endpoint_url(settings, path, deployment=None)
+        return cls(method, url, f"{method} /{path}", {**params, **(query or {})}, body or HTTPBody())
 
     def send_options(self, timeout: float | None = None) -> dict[str, Any]:
         """Keyword arguments of ``client.request(method, url, ...)`` for this call."""

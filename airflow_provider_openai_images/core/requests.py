@@ -109,7 +109,7 @@ class HTTPBody:
 
     json: dict[str, Any] | None = None
     data: dict[str, str] | None = None
-    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    files: Sequence[tuple[str, tuple[str, bytes | IO[bytes], str]]] | None = None
 
 
 def _form_value(value: Any) -> str:

@@ -13,13 +13,14 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_openai_images.core.budget import Ask, Budget
 from airflow_provider_openai_images.core.requests import GenerateRequest, ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
-from airflow_provider_openai_images.jobs import JobItem, JobOutcome, JobSpec, read_manifest, run_images_job
+from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job
 from airflow_provider_openai_images.operators.base import images_template_fields
 from airflow_provider_openai_images.operators.deferral import defer_job, job_outcome, job_spec
 from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 from airflow_provider_openai_images.outcomes import FINAL_FAILURES
 from airflow_provider_openai_images.records import ImageRecord
+from airflow_provider_openai_images.results import JobOutcome, read_manifest
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_openai_images.jobs import JobItem, JobOutcome, JobSpec, stage_inputs
+from airflow_provider_openai_images.jobs import JobItem, JobSpec, stage_inputs
 from airflow_provider_openai_images.operators.failures import airflow_exception, content_policy_outcome
 from airflow_provider_openai_images.records import ImageRecord, PreparationReport
+from airflow_provider_openai_images.results import JobOutcome
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -15,7 +15,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_openai_images.jobs import JobOutcome, JobSpec, run_images_job
+from airflow_provider_openai_images.jobs import JobSpec, run_images_job
+from airflow_provider_openai_images.results import JobOutcome
 
 #: above this many records an event carries the manifest's URI instead (trigger events live in the database)
 MAX_EVENT_RECORDS = 200

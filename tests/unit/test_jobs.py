@@ -15,7 +15,8 @@ from moto import mock_aws
 
 from airflow_provider_openai_images.core.requests import EditRequest, ImageFile
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
-from airflow_provider_openai_images.jobs import JobItem, JobSpec, read_manifest, run_images_job, stage_inputs
+from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job, stage_inputs
+from airflow_provider_openai_images.results import read_manifest
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from tests.imagefactory import decode, picture
 
