@@ -5,11 +5,13 @@ Enable with ``pytest_plugins = ["airflow_provider_openai_images.testing.pytest_p
 
 - ``images_api_emulator``: the session's emulator, running over HTTP, freshly reset, with the
   ``openai_images_default`` connection pointing at it through ``AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT``.
-  A test may change its ``api_key``, ``url_ttl``, ``latency`` or ``unavailable_models``: they are
-  put back afterwards.
+  A test may change any of its settings (``api_key``, ``url_ttl``, ``latency``,
+  ``unavailable_models``, ``batch_phase_seconds``, ``batch_seconds_per_line``,
+  ``blocked_prompt_words``, ``incompressible_images``): they are put back afterwards, and its batches
+  and files are forgotten.
 - ``images_api_emulator_in_process``: a fresh emulator that is never started, for tests that must
   not open sockets; reach it with ``transport=emulator.transport()``. ``openai_images_default``
-  points at its in-process address, with its key.
+  points at its in-process address, with its key. Its batches' threads are ended after the test.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from collections.abc import Iterator
 import pytest
 
 from airflow_provider_openai_images.testing.emulator import ImagesAPIEmulator
+
+#: settings a test may change, put back after it
+_SETTINGS = ("api_key", "url_ttl", "latency", "batch_phase_seconds", "batch_seconds_per_line", "incompressible_images")
+#: settings that are mutable sets: copied, so that a test changing the set itself changes nothing
+_SET_SETTINGS = ("unavailable_models", "blocked_prompt_words")
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +40,10 @@ def images_api_emulator(
     images_api_emulator_server: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ImagesAPIEmulator]:
     """The session's emulator, reset, with ``openai_images_default`` pointing at it; the settings a
-    test changes (``api_key``, ``url_ttl``, ``latency``, ``unavailable_models``) are restored after it."""
+    test changes are restored after it."""
     emulator = images_api_emulator_server
-    settings = {name: getattr(emulator, name) for name in ("api_key", "url_ttl", "latency")}
-    settings["unavailable_models"] = set(emulator.unavailable_models)  # a copy: the set itself may change
+    settings = {name: getattr(emulator, name) for name in _SETTINGS}
+    settings.update({name: set(getattr(emulator, name)) for name in _SET_SETTINGS})
     emulator.reset()
     for name, value in emulator.connection_env().items():
         monkeypatch.setenv(name, value)
@@ -47,10 +54,12 @@ def images_api_emulator(
 
 
 @pytest.fixture
-def images_api_emulator_in_process(monkeypatch: pytest.MonkeyPatch) -> ImagesAPIEmulator:
+def images_api_emulator_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[ImagesAPIEmulator]:
     """A fresh emulator, not started (no socket), with ``openai_images_default`` pointing at its
-    in-process address; clients reach it with ``transport=emulator.transport()``."""
+    in-process address; clients reach it with ``transport=emulator.transport()``. Reset after the
+    test: its batches' threads end and its files leave the disk."""
     emulator = ImagesAPIEmulator()
     for name, value in emulator.connection_env().items():
         monkeypatch.setenv(name, value)
-    return emulator
+    yield emulator
+    emulator.reset()

@@ -15,8 +15,20 @@ def _main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--batch-phase-seconds", type=float, default=0.1, help="least time in each batch status")
+    parser.add_argument("--batch-seconds-per-line", type=float, default=0.0)
+    parser.add_argument("--incompressible-images", action="store_true", help="noise images, as big as real ones")
     args = parser.parse_args(argv)
-    with ImagesAPIEmulator(host=args.host, port=args.port, api_key=args.api_key, latency=args.latency) as emulator:
+    emulator = ImagesAPIEmulator(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        latency=args.latency,
+        batch_phase_seconds=args.batch_phase_seconds,
+        batch_seconds_per_line=args.batch_seconds_per_line,
+        incompressible_images=args.incompressible_images,
+    )
+    with emulator:
         print(f"Images API emulator at {emulator.base_url} (images served from {emulator.image_host_url})")
         print(f"export AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT='{json.dumps(emulator.connection())}'")
         try:

@@ -14,6 +14,10 @@ Requests refused before generation bill nothing: 401, 404 (unknown path, model n
 spec and model-rule rejections, ``status`` and ``non_json`` faults, and a ``drop`` that strikes
 before generation.
 
+The Files and Batch APIs (:mod:`.batch_api`) answer from the core's :class:`FileStore` and
+:class:`BatchStore`; a batch's lines go through :meth:`EmulatorCore.generate`, the synchronous
+endpoints' own validation, moderation and generation, and are billed by the batch, not here.
+
 The adapters bracket each request with :meth:`EmulatorCore.in_flight`, from receipt until they are
 done with it (delivered, dropped, or the client gone), so :meth:`EmulatorCore.wait_until_idle` can
 tell when no request is being processed any more.
@@ -22,49 +26,31 @@ tell when no request is being processed any more.
 from __future__ import annotations
 
 import itertools
-import json
 import secrets
 import threading
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from airflow_provider_openai_images.testing._scripts import FaultScript
+from airflow_provider_openai_images.testing.emulator.batch_api import OBJECT_ENDPOINTS, ObjectAPI
+from airflow_provider_openai_images.testing.emulator.batches import BatchStore
 from airflow_provider_openai_images.testing.emulator.faults import Fault
+from airflow_provider_openai_images.testing.emulator.files import FileStore
 from airflow_provider_openai_images.testing.emulator.generation import images_response, models_response
-from airflow_provider_openai_images.testing.emulator.parsing import ParsedRequest
+from airflow_provider_openai_images.testing.emulator.parsing import ENDPOINT_METHODS, ParsedRequest
 from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
-from airflow_provider_openai_images.testing.emulator.validation import RequestRejected, validate_image_request
+from airflow_provider_openai_images.testing.emulator.replies import Delivery, Reply, json_reply
+from airflow_provider_openai_images.testing.emulator.validation import (
+    RequestRejected,
+    ValidatedRequest,
+    check_prompt,
+    validate_image_request,
+)
 
-Delivery = Literal["whole", "drop", "truncate"]
-
-
-@dataclass
-class Reply:
-    """One answer, independent of how it travels.
-
-    :param status: the HTTP status (``0`` for ``drop``: nothing is sent).
-    :param body: the whole body; ``Content-Length`` always announces all of it.
-    :param delay: seconds to wait before answering (the emulator's latency plus a ``Fault.slow``).
-    :param delivery: ``whole``; ``drop``: close the connection without answering; ``truncate``: send
-        the headers and the first half of the body, then close.
-
-    Billing is not the reply's business: the core has billed any images it carries already.
-    """
-
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    delivery: Delivery = "whole"
-
-    def head(self) -> list[tuple[str, str]]:
-        """The response headers to send, in order: type, length, then the reply's own."""
-        return [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))), *self.headers.items()]
+__all__ = ["CoreSettings", "Delivery", "EmulatorCore", "Reply"]
 
 
 class _StoredImage(NamedTuple):
@@ -86,10 +72,20 @@ class CoreSettings(Protocol):
     url_ttl: float
     #: seconds added to every successful image request
     latency: float
+    #: seconds a batch stays at least in each of its phases
+    batch_phase_seconds: float
+    #: seconds a batch spends on each line
+    batch_seconds_per_line: float
+    #: generate random noise, as big as real pictures, instead of drawings
+    incompressible_images: bool
 
     @property
     def unavailable_models(self) -> Collection[str]:
         """Models answered ``404 model_not_found``, as the API answers a shut-down model."""
+
+    @property
+    def blocked_prompt_words(self) -> Collection[str]:
+        """Words whose presence in a prompt (any case) gets it refused as the safety system refuses it."""
 
     @property
     def image_host_url(self) -> str:
@@ -97,10 +93,11 @@ class CoreSettings(Protocol):
 
 
 class EmulatorCore:
-    """The Images API's behaviour: validation, faults, generation, billing and the image host.
+    """The Images API's behaviour: validation, faults, generation, billing and the image host; and the
+    Files and Batch APIs.
 
-    :param settings: the key, URL lifetime, latency, unavailable models and image host address, read
-        at each request (the :class:`ImagesAPIEmulator` that owns this core).
+    :param settings: the key, URL lifetime, latency, unavailable models, blocked words, batch timings
+        and image host address, read at each request (the :class:`ImagesAPIEmulator` that owns this core).
     """
 
     def __init__(self, settings: CoreSettings) -> None:
@@ -113,10 +110,16 @@ class EmulatorCore:
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         self._ids = itertools.count(1)
+        self.files = FileStore()
+        self.batches = BatchStore(settings, self.files, self.generate)
+        self._objects = ObjectAPI(self.files, self.batches)
 
     def reset(self) -> None:
-        """Forget faults, recorded requests, downloads and served images."""
+        """Forget faults, recorded requests, downloads, served images, batches (their threads ended)
+        and files (removed from disk)."""
         self.faults.clear()
+        self.batches.reset()
+        self.files.clear()
         with self._lock:
             self.requests.clear()
             self.downloads.clear()
@@ -164,7 +167,7 @@ class EmulatorCore:
         if record.path.startswith("/openai/") and not record.query.get("api-version"):
             record.status = 404
             azure_not_found = {"error": {"code": "404", "message": "Resource not found"}}
-            return self._json(404, azure_not_found, request_id)
+            return json_reply(404, azure_not_found, request_id)
         fault = self.faults.take(lambda fault: fault.endpoint in (None, record.endpoint))
         if fault is not None:
             record.fault = fault.kind
@@ -174,26 +177,39 @@ class EmulatorCore:
         delay = fault.seconds if fault is not None and kind == "delay" else 0.0
         try:
             if record.endpoint == "models":
-                payload = models_response(self.settings.unavailable_models)
+                reply = json_reply(200, models_response(self.settings.unavailable_models), request_id)
+            elif record.endpoint in OBJECT_ENDPOINTS:
+                reply = self._objects.answer(record, request_id)
             else:
-                validated = validate_image_request(record, self.settings.unavailable_models)
-                payload = images_response(validated, self._store, corrupt=kind == "corrupt")
+                _, payload = self.generate(record, corrupt=kind == "corrupt")
                 with self._lock:
                     record.billed_images = len(payload["data"])
                 delay += self.settings.latency
+                reply = json_reply(200, payload, request_id)
         except RequestRejected as rejection:
             return self._error(rejection, record, request_id, delay=delay)
         if kind == "drop":
+            reply.close()
             return Reply(0, delay=delay, delivery="drop")
-        record.status = 200
-        reply = self._json(200, payload, request_id, delay=delay)
+        record.status = reply.status
+        reply.delay = delay
         if kind == "truncate":
             reply.delivery = "truncate"
         return reply
 
+    def generate(self, record: RecordedRequest, *, corrupt: bool = False) -> tuple[ValidatedRequest, dict[str, Any]]:
+        """Validate, moderate and answer one image request (an ``ImagesResponse``), billing nothing:
+        the synchronous endpoints bill their requests, a batch its lines (raises :class:`RequestRejected`)."""
+        validated = validate_image_request(record, self.settings.unavailable_models, self.files.read)
+        check_prompt(validated.params.get("prompt"), self.settings.blocked_prompt_words)
+        payload = images_response(
+            validated, self._store, corrupt=corrupt, incompressible=self.settings.incompressible_images
+        )
+        return validated, payload
+
     @staticmethod
     def _refusal(record: RecordedRequest) -> RequestRejected | None:
-        if record.endpoint is None or (record.method == "GET") != (record.endpoint == "models"):
+        if record.endpoint is None or record.method not in ENDPOINT_METHODS[record.endpoint]:
             return RequestRejected(404, f"Unknown path {record.method} {record.path}")
         if record.auth_scheme is None:
             return RequestRejected(401, "Incorrect API key provided.", code="invalid_api_key")
@@ -210,23 +226,13 @@ class EmulatorCore:
         headers = dict(fault.headers)
         if fault.retry_after_date is not None:
             headers["Retry-After"] = formatdate(time.time() + fault.retry_after_date, usegmt=True)
-        return self._json(fault.status, {"error": fault.error or {}}, request_id, headers)
+        return json_reply(fault.status, {"error": fault.error or {}}, request_id, headers)
 
     def _error(self, rejection: RequestRejected, record: RecordedRequest, request_id: str, delay: float = 0.0) -> Reply:
         record.status = rejection.status
-        return self._json(rejection.status, rejection.body, request_id, delay=delay)
-
-    @staticmethod
-    def _json(
-        status: int,
-        payload: dict[str, Any],
-        request_id: str,
-        headers: dict[str, str] | None = None,
-        *,
-        delay: float = 0.0,
-    ) -> Reply:
-        body = json.dumps(payload).encode()
-        return Reply(status, body, headers={"x-request-id": request_id, **(headers or {})}, delay=delay)
+        reply = json_reply(rejection.status, rejection.body, request_id)
+        reply.delay = delay
+        return reply
 
     # -- the image host -------------------------------------------------------------------------
 

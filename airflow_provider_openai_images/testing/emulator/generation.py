@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from airflow_provider_openai_images.core.models import parse_size
-from airflow_provider_openai_images.testing.emulator.rendering import FORMATS, encode_image, render_image
+from airflow_provider_openai_images.testing.emulator.rendering import FORMATS, encode_image, noise_file, render_image
 from airflow_provider_openai_images.testing.emulator.validation import ValidatedRequest
 
 #: ``store(content, content_type, extension)`` keeps an image on the image host and returns its URL
@@ -47,10 +47,13 @@ def models_response(unavailable: Collection[str] = ()) -> dict[str, Any]:
     }
 
 
-def images_response(request: ValidatedRequest, store: StoreImage, *, corrupt: bool = False) -> dict[str, Any]:
+def images_response(
+    request: ValidatedRequest, store: StoreImage, *, corrupt: bool = False, incompressible: bool = False
+) -> dict[str, Any]:
     """Draw the ``n`` images asked for and answer with them as ``b64_json`` or as URLs from ``store``.
 
     :param corrupt: cut every image file to half its bytes (``Fault.corrupt_image``).
+    :param incompressible: random noise instead of a drawing, as big as a real picture (benchmarks).
     """
     model, rules, params, sources = request.model, request.rules, request.params, request.sources
     gpt = rules.is_gpt_image if rules is not None else model.startswith(("gpt-image", "chatgpt-image"))
@@ -63,10 +66,15 @@ def images_response(request: ValidatedRequest, store: StoreImage, *, corrupt: bo
     prompt = params.get("prompt") or "variation"
     data = []
     for index in range(int(params.get("n") or 1)):
-        picture = render_image(
-            prompt, index, size, source=sources[0] if sources else None, mask=request.mask, transparent=transparent
-        )
-        content = encode_image(picture, output_format, params.get("output_compression"))
+        if incompressible:
+            content = noise_file(
+                size, output_format, transparent=transparent, compression=params.get("output_compression")
+            )
+        else:
+            picture = render_image(
+                prompt, index, size, source=sources[0] if sources else None, mask=request.mask, transparent=transparent
+            )
+            content = encode_image(picture, output_format, params.get("output_compression"))
         if corrupt:
             content = content[: len(content) // 2]
         item: dict[str, Any] = {}

@@ -6,7 +6,8 @@ control of the socket that ASGI servers hide.
 
 Each request counts as in flight (:meth:`EmulatorCore.in_flight`) from receipt until its handler
 thread is done with it: delivered, hung up on, or found the client gone after sleeping its delay.
-Billing is the core's, at generation; delivery changes nothing to it.
+Billing is the core's, at generation; delivery changes nothing to it. A streamed body (a file's
+content) is written chunk by chunk, never held whole.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-from airflow_provider_openai_images.testing.emulator.core import EmulatorCore, Reply
+from airflow_provider_openai_images.testing.emulator.core import EmulatorCore
 from airflow_provider_openai_images.testing.emulator.parsing import parse_download, parse_request
+from airflow_provider_openai_images.testing.emulator.replies import Reply
 
 
 class _ReplyingHandler(BaseHTTPRequestHandler):
@@ -32,6 +34,7 @@ class _ReplyingHandler(BaseHTTPRequestHandler):
         if reply.delay > 0:
             time.sleep(reply.delay)
         if reply.delivery == "drop":
+            reply.close()
             self._hang_up()
             return
         try:
@@ -39,15 +42,16 @@ class _ReplyingHandler(BaseHTTPRequestHandler):
             for name, value in reply.head():
                 self.send_header(name, value)
             self.end_headers()
+            for chunk in reply.chunks():
+                self.wfile.write(chunk)
             if reply.delivery == "truncate":
-                self.wfile.write(reply.body[: len(reply.body) // 2])
                 self.wfile.flush()
                 self._hang_up()
-                return
-            self.wfile.write(reply.body)
         except ConnectionError:
             # The client stopped waiting (a read timeout): the answer is lost, as it would be on a real server.
             self.close_connection = True
+        finally:
+            reply.close()
 
     def _hang_up(self) -> None:
         self.close_connection = True
@@ -63,7 +67,7 @@ class _APIHandler(_ReplyingHandler):
             parsed = parse_request(self.command, self.path, headers, body, api_key=self.core.settings.api_key)
             self._deliver(self.core.answer(parsed))
 
-    do_POST = do_GET
+    do_POST = do_DELETE = do_GET
 
 
 class _ImageHostHandler(_ReplyingHandler):

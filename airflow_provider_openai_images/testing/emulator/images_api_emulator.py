@@ -9,11 +9,14 @@ reach a real host with them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_openai_images.testing.emulator.batch_faults import BatchFault
+from airflow_provider_openai_images.testing.emulator.batches import TERMINAL_BATCH_STATUSES, BatchRecord
 from airflow_provider_openai_images.testing.emulator.core import EmulatorCore
 from airflow_provider_openai_images.testing.emulator.faults import Fault
+from airflow_provider_openai_images.testing.emulator.files import FileRecord
 from airflow_provider_openai_images.testing.emulator.http_server import EmulatorHTTPServers
 from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
 from airflow_provider_openai_images.testing.emulator.validation import spec_validators
@@ -38,7 +41,14 @@ class ImagesAPIEmulator:
     rejected parameter, a model in ``unavailable_models``, a ``status`` or ``non_json`` fault, a
     plain ``drop``) is not. Each :class:`RecordedRequest` says how many images it billed.
 
-    The settings below are attributes too, read at every request, so a test may change them.
+    It also serves the Files and Batch APIs (``/v1/files``, ``/v1/batches``) for image generations
+    and edits: each batch is processed on a daemon thread of its own, its lines validated and
+    answered as the synchronous endpoints would answer them, and billed at batch price
+    (:attr:`batch_billed_images`, :attr:`batch_billed_usd`). File contents live in a temporary
+    directory, not in memory. Batch fates are scriptable (:meth:`inject_batch`).
+
+    The settings below are attributes too, read at every request (and at every step of a batch), so
+    a test may change them.
 
     :param api_key: the key requests must carry (``Authorization: Bearer`` or Azure's ``api-key``).
     :param url_ttl: seconds a ``url`` answer stays downloadable (OpenAI: 3600).
@@ -48,6 +58,14 @@ class ImagesAPIEmulator:
     :param unavailable_models: models the endpoint no longer serves (a shut-down model): requests
         for them are answered ``404 model_not_found`` and billed nothing, and ``GET /models`` leaves
         them out. The attribute is a mutable ``set``.
+    :param batch_phase_seconds: the least time a batch spends ``validating``, ``in_progress``,
+        ``finalizing`` and ``cancelling``.
+    :param batch_seconds_per_line: the time a batch spends on each line, besides generating it.
+    :param blocked_prompt_words: words (any case) that get a prompt refused by the emulated safety
+        system, synchronously or in a batch: 400 ``moderation_blocked`` (the GPT image models' error,
+        as ``Fault.content_policy("gpt-image")``), nothing generated or billed. A mutable ``set``.
+    :param incompressible_images: generate random noise instead of drawings, as big as real
+        pictures (a 1024x1024 PNG is about 3 MB), for benchmarks.
     """
 
     def __init__(
@@ -59,11 +77,19 @@ class ImagesAPIEmulator:
         port: int = 0,
         latency: float = 0.0,
         unavailable_models: Iterable[str] = (),
+        batch_phase_seconds: float = 0.1,
+        batch_seconds_per_line: float = 0.0,
+        blocked_prompt_words: Iterable[str] = (),
+        incompressible_images: bool = False,
     ) -> None:
         self.api_key = api_key
         self.url_ttl = url_ttl
         self.latency = latency
         self.unavailable_models: set[str] = set(unavailable_models)
+        self.batch_phase_seconds = batch_phase_seconds
+        self.batch_seconds_per_line = batch_seconds_per_line
+        self.blocked_prompt_words: set[str] = set(blocked_prompt_words)
+        self.incompressible_images = incompressible_images
         self._host = host
         self._port = port
         self._servers: EmulatorHTTPServers | None = None
@@ -78,9 +104,12 @@ class ImagesAPIEmulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving over HTTP, and end the threads of batches still being processed (they stay as
+        they are)."""
         if self._servers is not None:
             self._servers.close()
         self._servers = None
+        self._core.batches.stop()
 
     def __enter__(self) -> ImagesAPIEmulator:
         return self.start()
@@ -134,7 +163,8 @@ class ImagesAPIEmulator:
         self._core.faults.add(*faults)
 
     def reset(self) -> None:
-        """Forget faults, recorded requests, downloads and served files."""
+        """Forget faults, recorded requests, downloads and served images; end every batch's thread and
+        forget batches, batch faults and files (their contents removed from disk)."""
         self._core.reset()
 
     def expire_urls(self) -> None:
@@ -156,8 +186,9 @@ class ImagesAPIEmulator:
 
     @property
     def billed_images(self) -> int:
-        """Images generated, whether or not their answer reached the client: what a real account
-        would pay for (the sum of ``billed_images`` over :attr:`requests`).
+        """Images generated for synchronous requests, whether or not their answer reached the client:
+        what a real account would pay for (the sum of ``billed_images`` over :attr:`requests`; batch
+        lines are in :attr:`batch_billed_images`).
 
         Images are billed when generated, which is when the request is received: a request still
         being answered is counted already. A test asserting on billing after faults that abandon
@@ -173,3 +204,47 @@ class ImagesAPIEmulator:
         :raises TimeoutError: if requests are still in flight after ``timeout`` seconds.
         """
         self._core.wait_until_idle(timeout)
+
+    # batches and files
+
+    def inject_batch(self, *batch_faults: BatchFault) -> None:
+        """Queue batch fates; each applies to its next ``times`` created batches, in order."""
+        self._core.batches.faults.add(*batch_faults)
+
+    @property
+    def batches(self) -> list[BatchRecord]:
+        """Every batch since the last :meth:`reset`, in order of creation (copies, taken now)."""
+        return self._core.batches.records()
+
+    @property
+    def files(self) -> dict[str, FileRecord]:
+        """Every file since the last :meth:`reset` by id, in order of creation: uploads and batch
+        output files, deleted ones included (``deleted=True``)."""
+        return self._core.files.records
+
+    def add_file(
+        self, content: bytes | Iterable[bytes], *, filename: str = "input.jsonl", purpose: str = "batch"
+    ) -> FileRecord:
+        """Store a file as ``POST /files`` would, without a request; ``content`` may be an iterable of
+        chunks, written one at a time (a large file without holding it in memory)."""
+        return self._core.files.add(content, filename=filename, purpose=purpose)
+
+    @property
+    def batch_billed_images(self) -> int:
+        """Images generated for batch lines, paid for at batch price (not in :attr:`billed_images`)."""
+        return sum(batch.billed_images for batch in self.batches)
+
+    @property
+    def batch_billed_usd(self) -> float:
+        """What the batches' images cost, in USD at batch price (half the synchronous one)."""
+        return sum(batch.billed_usd for batch in self.batches)
+
+    def wait_for_batch(
+        self, batch_id: str, statuses: str | Collection[str] = TERMINAL_BATCH_STATUSES, timeout: float = 10.0
+    ) -> BatchRecord:
+        """Block until the batch reaches one of ``statuses`` (a terminal one by default); its record then.
+
+        :raises TimeoutError: if it has not after ``timeout`` seconds.
+        """
+        wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+        return self._core.batches.wait(batch_id, wanted, timeout)

@@ -2,9 +2,10 @@
 
 Both adapters, the HTTP server and the in-process httpx transport, parse with this module, so what
 ``emulator.requests`` records does not depend on how a request arrived. It routes OpenAI paths
-(``/v1/images/...``, ``/v1/models``) and Azure OpenAI ones (``/openai/deployments/{name}/images/...``,
-``/openai/models``), tells which authentication scheme carried the right key, redacts secrets, and
-decodes JSON and ``multipart/form-data`` bodies.
+(``/v1/images/...``, ``/v1/models``, the Files and Batch APIs under ``/v1/files`` and ``/v1/batches``)
+and Azure OpenAI ones (``/openai/deployments/{name}/images/...``, ``/openai/models``), tells which
+authentication scheme carried the right key, redacts secrets, and decodes JSON and
+``multipart/form-data`` bodies.
 """
 
 from __future__ import annotations
@@ -23,6 +24,28 @@ from airflow_provider_openai_images.testing.emulator.validation import SCHEMAS, 
 AuthScheme = Literal["bearer", "api-key"]
 _AZURE_DEPLOYMENTS = "/openai/deployments/"
 _SECRET_HEADERS = ("authorization", "api-key")
+#: endpoint -> the methods it answers (any other is answered 404, as an unknown path)
+ENDPOINT_METHODS: dict[str, tuple[str, ...]] = {
+    "generations": ("POST",),
+    "edits": ("POST",),
+    "variations": ("POST",),
+    "models": ("GET",),
+    "files": ("GET", "POST"),
+    "file": ("GET", "DELETE"),
+    "file_content": ("GET",),
+    "batches": ("GET", "POST"),
+    "batch": ("GET",),
+    "batch_cancel": ("POST",),
+}
+#: endpoints of the Files and Batch APIs, by the path's parts after ``/v1/`` (``{id}`` for an id)
+_OBJECT_ROUTES = {
+    ("files",): "files",
+    ("files", "{id}"): "file",
+    ("files", "{id}", "content"): "file_content",
+    ("batches",): "batches",
+    ("batches", "{id}"): "batch",
+    ("batches", "{id}", "cancel"): "batch_cancel",
+}
 
 
 @dataclass
@@ -45,7 +68,18 @@ def route(path: str) -> tuple[str | None, AuthScheme]:
     if path == "/openai/models":
         return "models", "api-key"
     rest = path.removeprefix("/v1/")
-    return ("models" if rest == "models" else _image_endpoint(rest)), "bearer"
+    if rest == "models":
+        return "models", "bearer"
+    parts = rest.split("/")
+    if parts[0] in ("files", "batches") and path.startswith("/v1/"):
+        shape = tuple("{id}" if position == 1 and part else part for position, part in enumerate(parts))
+        return _OBJECT_ROUTES.get(shape), "bearer"
+    return _image_endpoint(rest), "bearer"
+
+
+def object_id(path: str) -> str:
+    """The ``{id}`` of a Files or Batch API path (``/v1/files/{id}/content`` -> the file id)."""
+    return path.removeprefix("/v1/").split("/")[1]
 
 
 def _image_endpoint(rest: str) -> str | None:
@@ -77,7 +111,7 @@ def parse_request(
         auth_scheme=scheme if presented == expected else None,
     )
     try:
-        if method == "POST":
+        if method == "POST" and endpoint != "batch_cancel":  # a cancellation has no body
             _parse_body(record, received.get("content-type", ""), body)
     except RequestRejected as rejection:
         return ParsedRequest(record, rejection)

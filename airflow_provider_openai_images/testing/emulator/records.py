@@ -19,7 +19,13 @@ class UploadedFile:
 
 @dataclass
 class RecordedRequest:
-    """One request the emulator received; secrets in headers are replaced by ``<redacted>``."""
+    """One request the emulator received; secrets in headers are replaced by ``<redacted>``.
+
+    ``endpoint`` names what was asked: ``generations``, ``edits``, ``variations``, ``models``, or of the
+    Files and Batch APIs ``files`` (upload, list), ``file`` (retrieve, delete), ``file_content``,
+    ``batches`` (create, list), ``batch`` (retrieve), ``batch_cancel``. A file upload's part keeps its
+    name and type but not its content, which is on disk (``emulator.files``).
+    """
 
     method: str
     path: str

@@ -6,7 +6,8 @@ to the image host, everything else to the API. Requests are parsed exactly as th
 them. Faults come out as httpx would report them over a socket: a dropped connection and a truncated
 body raise :class:`httpx.RemoteProtocolError`, and an answer slower than the read timeout raises
 :class:`httpx.ReadTimeout` after waiting that long. Billing is the core's, at generation: a truncated,
-timed-out or after-generation dropped answer is paid for, as it is over HTTP.
+timed-out or after-generation dropped answer is paid for, as it is over HTTP. A streamed body (a
+file's content) is handed to httpx as a byte stream, read from disk chunk by chunk as the client reads.
 
 Each call counts as in flight (:meth:`EmulatorCore.in_flight`) until the transport returns or raises.
 """
@@ -19,8 +20,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
-from airflow_provider_openai_images.testing.emulator.core import EmulatorCore, Reply
+from airflow_provider_openai_images.testing.emulator.core import EmulatorCore
 from airflow_provider_openai_images.testing.emulator.parsing import parse_download, parse_request
+from airflow_provider_openai_images.testing.emulator.replies import Reply
 
 _IMAGE_HOST_PREFIX = "/files/"
 
@@ -57,7 +59,7 @@ class InProcessTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         target = request.url.raw_path.decode("ascii")
         headers = request.headers.multi_items()
         to_image_host = target.startswith(_IMAGE_HOST_PREFIX)
-        if request.method not in (("GET",) if to_image_host else ("GET", "POST")):
+        if request.method not in (("GET",) if to_image_host else ("GET", "POST", "DELETE")):
             # what http.server answers for a method its handler lacks
             return Reply(501, f"Unsupported method ({request.method!r})".encode(), "text/html;charset=utf-8")
         if to_image_host:
@@ -77,33 +79,44 @@ def _wait(reply: Reply, request: httpx.Request) -> tuple[float, bool]:
 
 def _response(reply: Reply, request: httpx.Request, *, timed_out: bool) -> httpx.Response:
     if timed_out:
+        reply.close()
         raise httpx.ReadTimeout("timed out", request=request)
     if reply.delivery == "drop":
+        reply.close()
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-    if reply.delivery == "truncate":
-        return httpx.Response(reply.status, headers=reply.head(), stream=_TruncatedBody(reply.body, request))
+    if reply.delivery == "truncate" or reply.stream is not None:
+        return httpx.Response(reply.status, headers=reply.head(), stream=_ReplyStream(reply, request))
     return httpx.Response(reply.status, headers=reply.head(), content=reply.body)
 
 
-class _TruncatedBody(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """Half of a body whose ``Content-Length`` announced all of it, then the peer is gone."""
+class _ReplyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A reply's body as the client reads it: chunk by chunk from disk for a streamed one; for a
+    ``truncate``, half of a body whose ``Content-Length`` announced all of it, then the peer is gone."""
 
-    def __init__(self, body: bytes, request: httpx.Request) -> None:
-        self._sent = body[: len(body) // 2]
-        self._announced = len(body)
+    def __init__(self, reply: Reply, request: httpx.Request) -> None:
+        self._reply = reply
         self._request = request
 
     def _peer_gone(self) -> httpx.RemoteProtocolError:
         return httpx.RemoteProtocolError(
             "peer closed connection without sending complete message body: "
-            f"received {len(self._sent)} bytes, expected {self._announced}",
+            f"received {self._reply.length // 2} bytes, expected {self._reply.length}",
             request=self._request,
         )
 
     def __iter__(self) -> Iterator[bytes]:
-        yield self._sent
-        raise self._peer_gone()
+        yield from self._reply.chunks()
+        if self._reply.delivery == "truncate":
+            raise self._peer_gone()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._sent
-        raise self._peer_gone()
+        for chunk in self._reply.chunks():
+            yield chunk
+        if self._reply.delivery == "truncate":
+            raise self._peer_gone()
+
+    def close(self) -> None:
+        self._reply.close()
+
+    async def aclose(self) -> None:
+        self._reply.close()

@@ -1,6 +1,12 @@
 """Whether a parsed request is one the real Images API would accept: its body against the packaged
 OpenAPI document, its parameters against the provider's model rules, its uploads against what the
-API takes. Anything else raises :class:`RequestRejected`, carrying the API's error answer."""
+API takes, its prompt against the emulated safety system. Anything else raises
+:class:`RequestRejected`, carrying the API's error answer.
+
+Edits come as multipart uploads or as JSON (``EditImageBodyJsonParam``, images by data URL or file
+id, see :mod:`.image_refs`); both go through the same upload checks. The Batch and Files document
+(``openai-batch-files-openapi.yaml``) has a registry of its own: :func:`batch_spec_validator`.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,20 @@ from typing import Any
 
 from airflow_provider_openai_images.core.models import ModelRules, validate_parameters
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+from airflow_provider_openai_images.testing.emulator.faults import Fault
+from airflow_provider_openai_images.testing.emulator.image_refs import ReadFile, resolve_images
 from airflow_provider_openai_images.testing.emulator.records import RecordedRequest, UploadedFile
+from airflow_provider_openai_images.testing.emulator.rejections import RequestRejected
+
+__all__ = [
+    "SCHEMAS",
+    "RequestRejected",
+    "ValidatedRequest",
+    "batch_spec_validator",
+    "check_prompt",
+    "spec_validator",
+    "validate_image_request",
+]
 
 #: image endpoint -> its request schema in the OpenAPI document
 SCHEMAS = {
@@ -23,23 +42,7 @@ SCHEMAS = {
 }
 _SUPPORTED_UPLOAD_TYPES = ("image/png", "image/jpeg", "image/webp")
 _INTEGER_FORM_FIELDS = ("n", "output_compression", "partial_images")
-
-
-class RequestRejected(Exception):
-    """A request the API refuses; ``status`` and ``body`` are the error answer to send."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        error_type: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+_IMAGES_SPEC, _BATCH_SPEC = "openai-images-openapi.yaml", "openai-batch-files-openapi.yaml"
 
 
 @dataclass(frozen=True)
@@ -56,22 +59,33 @@ class ValidatedRequest:
 
 @cache
 def spec_validator(schema: str) -> Any:
-    """A JSON Schema validator for one schema of the packaged OpenAPI document (``CreateImageRequest``,
-    ``ImagesResponse``...); the document is read once."""
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator({"$ref": f"urn:openai-images#/components/schemas/{schema}"}, registry=_spec_registry())
+    """A JSON Schema validator for one schema of the packaged Images OpenAPI document
+    (``CreateImageRequest``, ``ImagesResponse``...); the document is read once."""
+    return _validator(_IMAGES_SPEC, schema)
 
 
 @cache
-def _spec_registry() -> Any:
+def batch_spec_validator(schema: str) -> Any:
+    """A JSON Schema validator for one schema of the packaged Batch and Files OpenAPI document
+    (``CreateBatchRequest``, ``Batch``, ``OpenAIFile``...), in a registry of its own."""
+    return _validator(_BATCH_SPEC, schema)
+
+
+def _validator(document: str, schema: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({"$ref": f"urn:{document}#/components/schemas/{schema}"}, registry=_registry(document))
+
+
+@cache
+def _registry(document: str) -> Any:
     import yaml
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    spec_file = resources.files("airflow_provider_openai_images.testing").joinpath("openai-images-openapi.yaml")
+    spec_file = resources.files("airflow_provider_openai_images.testing").joinpath(document)
     spec = yaml.load(spec_file.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return Registry().with_resource("urn:openai-images", Resource.from_contents(spec, DRAFT202012))
+    return Registry().with_resource(f"urn:{document}", Resource.from_contents(spec, DRAFT202012))
 
 
 def spec_validators() -> dict[str, Any]:
@@ -79,43 +93,65 @@ def spec_validators() -> dict[str, Any]:
     return {endpoint: spec_validator(schema) for endpoint, schema in SCHEMAS.items()}
 
 
-def validate_against_spec(endpoint: str, body: dict[str, Any]) -> None:
-    """Raise :class:`RequestRejected` if ``body`` does not match the endpoint's request schema."""
-    error = next(iter(spec_validators()[endpoint].iter_errors(body)), None)
+def validate_against_spec(endpoint: str, body: dict[str, Any], *, schema: str | None = None) -> None:
+    """Raise :class:`RequestRejected` if ``body`` does not match the endpoint's request schema (or ``schema``)."""
+    validator = spec_validator(schema) if schema is not None else spec_validators()[endpoint]
+    error = next(iter(validator.iter_errors(body)), None)
     if error is not None:
         param = str(error.absolute_path[0]) if error.absolute_path else None
         raise RequestRejected(400, f"Invalid request body: {error.message}", param=param, code="invalid_value")
 
 
-def validate_image_request(record: RecordedRequest, unavailable_models: Collection[str] = ()) -> ValidatedRequest:
+def validate_image_request(
+    record: RecordedRequest, unavailable_models: Collection[str] = (), read_file: ReadFile | None = None
+) -> ValidatedRequest:
     """Check a request to an image endpoint as the API would (raises :class:`RequestRejected`).
 
     :param unavailable_models: models the endpoint no longer serves: answered ``404 model_not_found``.
+    :param read_file: a Files API file's content by id, for JSON edits naming images by ``file_id``.
     """
     endpoint = record.endpoint
     assert endpoint in SCHEMAS
-    if endpoint == "generations":
-        params = record.json if record.json is not None else {}
-        uploads: dict[str, list[UploadedFile]] = {}
+    json_edit = endpoint == "edits" and record.json is not None
+    uploads: dict[str, list[UploadedFile]] = {}
+    if endpoint == "generations" or json_edit:
+        params = dict(record.json) if record.json is not None else {}
     else:
         params, uploads = _multipart_parameters(record)
-    validate_against_spec(endpoint, params)
+    validate_against_spec(endpoint, params, schema="EditImageBodyJsonParam" if json_edit else None)
     model = params.get("model") or ("dall-e-2" if endpoint != "edits" else "gpt-image-1.5")
     if model in unavailable_models:
         raise RequestRejected(
             404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
         )
-    scalars = {key: value for key, value in params.items() if key not in ("image", "image[]", "mask")}
+    scalars = {key: value for key, value in params.items() if key not in ("image", "image[]", "images", "mask")}
     try:
         rules = validate_parameters(model, endpoint, scalars)  # type: ignore[arg-type]
     except OpenAIImagesValidationError as error:
         raise RequestRejected(400, error.message, param=error.parameter, code="invalid_value") from None
+    if json_edit:
+        if rules is not None and not rules.is_gpt_image:
+            raise RequestRejected(
+                400, f"JSON edits take GPT image models only: {model} edits need a multipart upload.", param="model"
+            )
+        uploads = resolve_images(params, read_file)
     sources = [_open_upload(upload, "image") for upload in uploads.get("image", [])]
     mask = _open_upload(uploads["mask"][0], "mask") if uploads.get("mask") else None
     _check_uploads(
         rules.name if rules else model, rules is not None and not rules.is_gpt_image, endpoint, sources, mask
     )
     return ValidatedRequest(endpoint, model, rules, params, sources, mask)
+
+
+def check_prompt(prompt: Any, blocked_words: Collection[str]) -> None:
+    """Refuse a prompt containing any of ``blocked_words`` (case-insensitive) as the GPT image models'
+    safety system does: 400 ``moderation_blocked``."""
+    if not isinstance(prompt, str) or not any(word and word.lower() in prompt.lower() for word in blocked_words):
+        return
+    error = Fault.content_policy("gpt-image").error or {}
+    refusal = RequestRejected(400, error["message"], code=error["code"], error_type=error["type"])
+    refusal.body = {"error": dict(error)}
+    raise refusal
 
 
 def _multipart_parameters(record: RecordedRequest) -> tuple[dict[str, Any], dict[str, list[UploadedFile]]]:

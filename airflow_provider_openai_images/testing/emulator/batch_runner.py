@@ -1,0 +1,188 @@
+"""One batch's life, on a daemon thread of its own: ``validating``, ``in_progress`` (each line executed
+as its endpoint would execute it, and billed at batch price), ``finalizing`` (the output and error
+files written, in a shuffled order), then ``completed``; or ``failed``, ``expired``, ``cancelled``.
+
+Timings are the emulator's settings, read at each step: every phase lasts at least
+``batch_phase_seconds``, and each line takes ``batch_seconds_per_line`` more. A cancellation is seen
+at once, between two lines (a line being generated is finished first); the batch then stays
+``cancelling`` for ``batch_phase_seconds`` before it is ``cancelled``, its unexecuted lines in the
+error file as ``batch_cancelled``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+from airflow_provider_openai_images.core.pricing import PriceTable
+from airflow_provider_openai_images.core.responses import ImagesUsage
+from airflow_provider_openai_images.testing.emulator.batch_faults import UNEXECUTED_ERRORS
+from airflow_provider_openai_images.testing.emulator.batch_lines import (
+    BatchErrorJSON,
+    InputLine,
+    check_input,
+    read_body,
+)
+from airflow_provider_openai_images.testing.emulator.batch_output import Spool, answered_line, unexecuted_line
+from airflow_provider_openai_images.testing.emulator.records import RecordedRequest
+from airflow_provider_openai_images.testing.emulator.validation import RequestRejected
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.testing.emulator.batches import BatchRecord, BatchStore
+
+Fate = Literal["completed", "expired", "cancelled"]
+_PRICES = PriceTable()
+
+
+class BatchRun:
+    """Processes one batch; :meth:`run` is its thread's target.
+
+    :param store: the store holding the batch, whose condition guards every change to ``record``.
+    """
+
+    def __init__(self, store: BatchStore, record: BatchRecord) -> None:
+        self.store = store
+        self.record = record
+        #: set by ``BatchStore.stop``: the thread ends at its next step, leaving the batch as it is
+        self.stopped = False
+
+    def run(self) -> None:
+        from airflow_provider_openai_images.testing.emulator.batches import Stopped
+
+        try:
+            self._run()
+        except Stopped:
+            pass
+        except Exception as error:  # an emulator bug: fail the batch visibly rather than leave it hanging
+            self._fail([BatchErrorJSON(code="server_error", message=repr(error), param=None, line=None)])
+
+    def _run(self) -> None:
+        store, record = self.store, self.record
+        store.pause(self, store.settings.batch_phase_seconds)
+        if record.cancel_requested:
+            self._conclude("cancelled", Spool(store.files.scratch), Spool(store.files.scratch))
+            return
+        if record.fault is not None and record.fault.kind == "fail":
+            self._fail([BatchErrorJSON(code=record.fault.code, message=record.fault.message, param=None, line=None)])
+            return
+        try:
+            input_file, handle = store.files.open(record.input_file_id)
+        except RequestRejected:
+            message = f"The input file {record.input_file_id} was deleted before the batch read it."
+            self._fail([BatchErrorJSON(code="invalid_file", message=message, param="input_file_id", line=None)])
+            return
+        with handle:
+            checked = check_input(handle, input_file.size, record.endpoint)
+            if checked.errors:
+                self._fail(checked.errors)
+                return
+            with store.changing():
+                record.model, record.total = checked.model, len(checked.lines)
+                if not record.cancel_requested:
+                    record.status = "in_progress"
+                    record.timestamps["in_progress_at"] = int(time.time())
+            self._process(handle, checked.lines)
+
+    def _process(self, handle: BinaryIO, lines: list[InputLine]) -> None:
+        store, record, fault = self.store, self.record, self.record.fault
+        output, errors = Spool(store.files.scratch), Spool(store.files.scratch)
+        try:
+            started, done, expired = time.monotonic(), 0, False
+            for line in lines:
+                if record.cancel_requested:
+                    break
+                if fault is not None and fault.kind in ("expire", "stall") and done == fault.lines:
+                    if fault.kind == "stall":
+                        store.wait_for_cancel(self)
+                    expired = fault.kind == "expire"
+                    break
+                self._execute(handle, line, output, errors)
+                done += 1
+                store.pause(self, store.settings.batch_seconds_per_line)
+            if not expired:
+                store.pause(self, store.settings.batch_phase_seconds - (time.monotonic() - started))
+            fate: Fate = "cancelled" if record.cancel_requested else "expired" if expired else "completed"
+            if fate != "completed":
+                code, message = UNEXECUTED_ERRORS[fate]
+                for line in lines[done:]:
+                    errors.append(unexecuted_line(line.custom_id, code, message))
+                with store.changing():
+                    record.failed += len(lines) - done
+            self._conclude(fate, output, errors)
+        finally:
+            output.close()
+            errors.close()
+
+    def _execute(self, handle: BinaryIO, line: InputLine, output: Spool, errors: Spool) -> None:
+        """Answer one line as its endpoint would, and bill what it generated at batch price."""
+        store, record = self.store, self.record
+        body = read_body(handle, line)
+        request_id = f"req_{secrets.token_hex(16)}"
+        try:
+            if not isinstance(body, dict):
+                raise RequestRejected(400, "The request body must be a JSON object.", param="body")
+            endpoint = record.endpoint.removeprefix("/v1/images/")
+            request = RecordedRequest("POST", record.endpoint, endpoint, {}, {}, "bearer", json=body)
+            validated, answer = store.generate(request)
+        except RequestRejected as refusal:
+            errors.append(answered_line(line.custom_id, refusal.status, request_id, refusal.body))
+            with store.changing():
+                record.failed += 1
+                record.lines_processed += 1
+            return
+        output.append(answered_line(line.custom_id, 200, request_id, answer))
+        images, usage = len(answer["data"]), answer.get("usage")
+        cost = _PRICES.answer_cost(
+            validated.model,
+            images=images,
+            usage=ImagesUsage.from_json(usage) if usage else None,
+            quality=answer.get("quality") or validated.params.get("quality"),
+            size=answer.get("size") or validated.params.get("size"),
+            batch=True,
+        )
+        with store.changing():
+            record.completed += 1
+            record.lines_processed += 1
+            record.billed_images += images
+            record.billed_usd += cost or 0.0
+            for key in record.usage:
+                record.usage[key] += int((usage or {}).get(key, 0))
+
+    def _conclude(self, fate: Fate, output: Spool, errors: Spool) -> None:
+        """Finalize (a completed batch goes through ``finalizing``), write the files, reach ``fate``."""
+        store, record, phase = self.store, self.record, self.store.settings.batch_phase_seconds
+        concluding = time.monotonic()
+        if fate == "completed":
+            with store.changing():
+                if not record.cancel_requested:
+                    record.status = "finalizing"
+                    record.timestamps["finalizing_at"] = int(time.time())
+        output_id, error_id = self._write(output, "output"), self._write(errors, "error")
+        if fate == "completed":
+            store.pause(self, phase - (time.monotonic() - concluding))
+            if record.cancel_requested:  # cancelled while finalizing: every line is in the files already
+                fate, concluding = "cancelled", time.monotonic()
+        if fate == "cancelled":
+            store.pause(self, phase - (time.monotonic() - concluding), until_cancelled=False)
+        with store.changing():
+            record.status = fate
+            record.timestamps[f"{fate}_at"] = int(time.time())
+            record.output_file_id, record.error_file_id = output_id, error_id
+
+    def _write(self, spool: Spool, kind: str) -> str | None:
+        if not len(spool):
+            return None
+        stored = self.store.files.add(
+            spool.shuffled(f"{self.record.id}:{kind}"),
+            filename=f"{self.record.id}_{kind}.jsonl",
+            purpose="batch_output",
+            expires_after=self.record.output_expires_after,
+        )
+        return stored.id
+
+    def _fail(self, errors: list[BatchErrorJSON]) -> None:
+        with self.store.changing():
+            self.record.status = "failed"
+            self.record.timestamps["failed_at"] = int(time.time())
+            self.record.errors = list(errors)
