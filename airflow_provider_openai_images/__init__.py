@@ -56,7 +56,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "OpenAI Images",
-                "python-modules": ["airflow_provider_openai_images.triggers.images"],
+                "python-modules": [
+                    "airflow_provider_openai_images.triggers.images",
+                    "airflow_provider_openai_images.triggers.batch",
+                ],
             }
         ],
         "connection-types": [

@@ -4,6 +4,8 @@ task log carry. Estimates from :mod:`~airflow_provider_openai_images.core.pricin
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from airflow_provider_openai_images.core.attempts import possibly_billed_images
 from airflow_provider_openai_images.core.pricing import PriceTable
@@ -48,6 +50,17 @@ def spend_summary(images: int, provenance: Provenance) -> str:
     return (
         f"Spend of this try: {images} image(s) answered, {cost} (estimate); {suspects} attempt(s) may have been "
         f"billed without an answer{up_to}."
+    )
+
+
+def batch_spend_summary(batch_id: str | None, spend: Mapping[str, Any]) -> str:
+    """One line on what a batch spent, and what the same images would have cost without the Batch API."""
+    images, cost, synchronous = spend["images_landed"], spend.get("cost_usd"), spend.get("synchronous_cost_usd")
+    if cost is None or synchronous is None:
+        return f"Batch {batch_id}: {images} image(s) landed, cost unknown (add the model to the connection's prices)."
+    return (
+        f"Batch {batch_id}: {images} image(s) landed, ${cost:.4f} at Batch API prices (estimate); the same images "
+        f"at synchronous prices: ${synchronous:.4f}, saved ${synchronous - cost:.4f}."
     )
 
 

@@ -20,6 +20,7 @@ from airflow_provider_openai_images.preparation import InputPreparation
 
 if TYPE_CHECKING:
     from airflow_provider_openai_images.core.async_client import AsyncImagesClient
+    from airflow_provider_openai_images.core.batch_client import AsyncBatchClient
     from airflow_provider_openai_images.core.client import ImagesClient
     from airflow_provider_openai_images.core.pacing import RequestPacer
     from airflow_provider_openai_images.core.responses import GeneratedImage, ImagesResponse
@@ -139,6 +140,15 @@ class OpenAIImagesHook(BaseHook):
 
         transport = self._transport if isinstance(self._transport, httpx.AsyncBaseTransport) else None
         return AsyncImagesClient(self.settings, transport=transport, pacer=pacer, logger=self.log)
+
+    def get_async_batch_client(self) -> AsyncBatchClient:
+        """A new :class:`AsyncBatchClient` (Files and Batch APIs, and the Images API) for this connection."""
+        import httpx
+
+        from airflow_provider_openai_images.core.batch_client import AsyncBatchClient
+
+        transport = self._transport if isinstance(self._transport, httpx.AsyncBaseTransport) else None
+        return AsyncBatchClient(self.settings, transport=transport, logger=self.log)
 
     def close(self) -> None:
         """Close the HTTP connection pool, if one was opened."""

@@ -173,6 +173,11 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
         return S3Hook(aws_conn_id=self.aws_conn_id)
 
+    @property
+    def at_batch_prices(self) -> bool:
+        """Whether this task's requests are priced as Batch API requests (budgets, costs)."""
+        return False
+
     # -- what subclasses with input images provide -------------------------------------------------
 
     def load_inputs(self) -> dict[str, Any]:
@@ -202,8 +207,9 @@ class BaseOpenAIImagesOperator(BaseOperator):
         if not missing:
             return _in_order(landed)
         request, prepared = self.request_for(values, len(missing))
-        if self.deferrable:
-            defer_job(self, single_request_job(self, context, request, values, wanted, prepared))
+        handed_off = self.hand_off(context, request, values, wanted, prepared)
+        if handed_off is not None:
+            return handed_off
         try:
             response = self.send(request)
         except OpenAIImagesContentPolicyError as error:
@@ -215,6 +221,20 @@ class BaseOpenAIImagesOperator(BaseOperator):
             self.log.info("%s", spend_summary(len(response.data), provenance))
         return _in_order(landed)
 
+    def hand_off(
+        self,
+        context: Context,
+        request: ImageRequest,
+        values: Mapping[str, Any],
+        wanted: int,
+        prepared: PreparationReport | None,
+    ) -> list[ImageRecord] | None:
+        """Hand the request to another runner (the triggerer when ``deferrable``): its records, or ``None``
+        to send it from the worker. Deferring raises ``TaskDeferred`` and does not return."""
+        if self.deferrable:
+            defer_job(self, single_request_job(self, context, request, values, wanted, prepared))
+        return None
+
     def checked_values(self) -> tuple[dict[str, Any], int]:
         """The request's values and how many images it asks for, checked before anything is fetched
         or sent: parameters against the model's rules, then the budget."""
@@ -223,7 +243,8 @@ class BaseOpenAIImagesOperator(BaseOperator):
             probe = self.request_type.from_values(values)
             probe.check_parameters()
             wanted = probe.n or 1
-            Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, [Ask.of(probe)])
+            budget = Budget.parse(self.max_images, self.max_cost_usd)
+            budget.check(self.hook.prices, [Ask.of(probe)], batch=self.at_batch_prices)
         return values, wanted
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[ImageRecord]:

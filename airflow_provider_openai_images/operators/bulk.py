@@ -15,6 +15,7 @@ from airflow_provider_openai_images.core.requests import GenerateRequest, ImageR
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job
 from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.batch_mode import BaseOpenAIImagesBatchOperator
 from airflow_provider_openai_images.operators.deferral import defer_job, job_outcome, job_spec
 from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
@@ -29,7 +30,7 @@ ItemErrorAction = Literal["fail", "record"]
 _PROMPTS = "a non-empty list of prompts, each a text or an object with a 'prompt' and generate parameters"
 
 
-class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
+class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAIImagesOutputOperator):
     """Generate images for many prompts in one task and land each in S3 as it arrives (``POST /images/generations``).
 
     Up to ``max_concurrency`` requests are in flight, evenly paced to ``images_per_minute`` if set; a
@@ -56,9 +57,14 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
         succeeds, the failures recorded. Safety rejections count as item failures here.
 
     With ``deferrable=True`` the requests run in the triggerer and the worker slot is free meanwhile.
+    With ``use_batch_api=True`` (see
+    :class:`~airflow_provider_openai_images.operators.batch_mode.BaseOpenAIImagesBatchOperator`) the
+    missing items go to the Batch API in one batch at half the price, ``max_concurrency`` and
+    ``images_per_minute`` do not apply, and the records are the same, ``cost_usd`` at batch prices.
     """
 
     template_fields: Sequence[str] = images_template_fields(
+        *BaseOpenAIImagesBatchOperator.template_fields,
         *BaseOpenAIImagesOutputOperator.template_fields,
         "prompts",
         "style",
@@ -97,12 +103,15 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
     # A bulk task returns one list of records per item, where the single-request operators return one list.
     def execute(self, context: Context) -> list[list[ImageRecord]]:  # type: ignore[override]
         spec = self.job_spec(context)
+        if self.use_batch_api:
+            return self.finish(self.run_in_batch(spec))
         if self.deferrable:
             defer_job(self, spec)
         outcome = asyncio.run(run_images_job(spec, hook=self.hook, s3_hook=self.s3_hook, logger=self.log))
         return self.finish(outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:  # type: ignore[override]
+        self.log_batch_spend(event)
         return self.finish(self.outcome_of(event))
 
     def job_spec(self, context: Context) -> JobSpec:
@@ -114,7 +123,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesOutputOperator):
                 for number, values in enumerate(self.item_values())
             ]
             asks = [Ask.of(self.request_type.from_values(item["values"])) for item in items]
-            Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, asks)
+            Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, asks, batch=self.use_batch_api)
             concurrency = _positive("max_concurrency", self.max_concurrency, int)
             pace = (
                 None

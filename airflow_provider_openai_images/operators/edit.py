@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_openai_images.core.requests import EditRequest, ImageRequest
 from airflow_provider_openai_images.inputs import ImageInput, describe_sources, resolve_images, resolve_one
 from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.batch_mode import BaseOpenAIImagesBatchOperator
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 from airflow_provider_openai_images.operators.with_inputs import BaseOpenAIImagesInputOperator
 from airflow_provider_openai_images.preparation import InputPreparation
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.preparation import Box
 
 
-class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIImagesOutputOperator):
+class OpenAIEditImageOperator(
+    BaseOpenAIImagesInputOperator, BaseOpenAIImagesBatchOperator, BaseOpenAIImagesOutputOperator
+):
     """Edit images guided by a prompt, optionally inside a mask, and land the results in S3 (``POST /images/edits``).
 
     Several ``image`` inputs are for GPT image models (up to 16).
@@ -29,7 +32,10 @@ class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIImagesOut
         source image's pixels.
     :param input_fidelity: ``high`` or ``low`` (GPT image models that take it).
 
+    With ``use_batch_api=True`` (GPT image models), the prepared inputs go to the Batch API as data URLs.
+
     The other arguments are those of :class:`BaseOpenAIImagesInputOperator`,
+    :class:`~airflow_provider_openai_images.operators.batch_mode.BaseOpenAIImagesBatchOperator`,
     :class:`BaseOpenAIImagesOutputOperator` and
     :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
     """
@@ -37,6 +43,7 @@ class OpenAIEditImageOperator(BaseOpenAIImagesInputOperator, BaseOpenAIImagesOut
     template_fields: Sequence[str] = images_template_fields(
         *BaseOpenAIImagesInputOperator.template_fields,
         *BaseOpenAIImagesOutputOperator.template_fields,
+        *BaseOpenAIImagesBatchOperator.template_fields,
         "prompt",
         "mask",
         "input_fidelity",

@@ -7,10 +7,11 @@ from typing import Any, ClassVar
 
 from airflow_provider_openai_images.core.requests import GenerateRequest, ImageRequest
 from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.batch_mode import BaseOpenAIImagesBatchOperator
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 
 
-class OpenAIGenerateImageOperator(BaseOpenAIImagesOutputOperator):
+class OpenAIGenerateImageOperator(BaseOpenAIImagesBatchOperator, BaseOpenAIImagesOutputOperator):
     """Generate images from a prompt and land them in S3 (``POST /images/generations``).
 
     Returns one :class:`~airflow_provider_openai_images.records.ImageRecord` per image.
@@ -19,12 +20,17 @@ class OpenAIGenerateImageOperator(BaseOpenAIImagesOutputOperator):
     :param style: ``vivid`` or ``natural`` (dall-e-3).
     :param moderation: ``low`` or ``auto`` (GPT image models).
 
-    The other arguments are those of :class:`BaseOpenAIImagesOutputOperator` and
+    The other arguments are those of :class:`BaseOpenAIImagesOutputOperator`,
+    :class:`~airflow_provider_openai_images.operators.batch_mode.BaseOpenAIImagesBatchOperator` (``use_batch_api``) and
     :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
     """
 
     template_fields: Sequence[str] = images_template_fields(
-        *BaseOpenAIImagesOutputOperator.template_fields, "prompt", "style", "moderation"
+        *BaseOpenAIImagesBatchOperator.template_fields,
+        *BaseOpenAIImagesOutputOperator.template_fields,
+        "prompt",
+        "style",
+        "moderation",
     )
     request_type: ClassVar[type[ImageRequest]] = GenerateRequest
 

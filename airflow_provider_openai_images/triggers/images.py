@@ -62,7 +62,7 @@ class OpenAIImagesTrigger(BaseTrigger):
         try:
             await hook.aload_connection()
             # Importing boto3 takes a tenth of a second: not on the triggerer's shared event loop.
-            s3_hook = await asyncio.to_thread(_s3_hook, self.aws_conn_id)
+            s3_hook = await asyncio.to_thread(s3_hook_for, self.aws_conn_id)
             outcome = await run_images_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)
         except Exception as error:  # the task reports it; the triggerer must not just log it
             self.log.exception("The images job failed")
@@ -71,7 +71,8 @@ class OpenAIImagesTrigger(BaseTrigger):
         yield TriggerEvent({"status": "success", "outcome": event_outcome(outcome)})
 
 
-def _s3_hook(aws_conn_id: str | None) -> Any:
+def s3_hook_for(aws_conn_id: str | None) -> Any:
+    """An ``S3Hook`` (boto3 imported here: call it off the event loop)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     return S3Hook(aws_conn_id=aws_conn_id)

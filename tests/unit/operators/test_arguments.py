@@ -8,6 +8,7 @@ import inspect
 import pytest
 
 from airflow_provider_openai_images.operators import (
+    BaseOpenAIImagesBatchOperator,
     BaseOpenAIImagesInputOperator,
     BaseOpenAIImagesOperator,
     BaseOpenAIImagesOutputOperator,
@@ -23,7 +24,13 @@ OPERATORS = [
     OpenAICreateImageVariationOperator,
     OpenAIBulkGenerateImagesOperator,
 ]
-CLASSES = [BaseOpenAIImagesOperator, BaseOpenAIImagesOutputOperator, BaseOpenAIImagesInputOperator, *OPERATORS]
+CLASSES = [
+    BaseOpenAIImagesOperator,
+    BaseOpenAIImagesOutputOperator,
+    BaseOpenAIImagesInputOperator,
+    BaseOpenAIImagesBatchOperator,
+    *OPERATORS,
+]
 SHARED = {"conn_id", "aws_conn_id", "s3_bucket", "s3_key_prefix", "overwrite", "on_content_policy_violation",
           "model", "n", "size", "response_format", "user", "extra_body",
           "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path", "deferrable"}  # fmt: skip
@@ -52,6 +59,9 @@ def test_each_class_declares_only_its_own_arguments() -> None:
         "quality", "background", "output_format", "output_compression"
     }  # fmt: skip
     assert own_arguments(BaseOpenAIImagesInputOperator) == {"image", "prepare", "square_policy"}
+    assert own_arguments(BaseOpenAIImagesBatchOperator) == {
+        "use_batch_api", "poll_interval", "batch_timeout", "cancel_on_kill", "keep_files"
+    }  # fmt: skip
     assert own_arguments(OpenAIGenerateImageOperator) == {"prompt", "style", "moderation"}
     assert own_arguments(OpenAIEditImageOperator) == {"prompt", "mask", "mask_box", "input_fidelity"}
     assert own_arguments(OpenAICreateImageVariationOperator) == set()
@@ -72,6 +82,9 @@ def test_partial_and_expand_accept_arguments_declared_in_any_base_class() -> Non
     )
     OpenAIEditImageOperator.partial(task_id="k", s3_bucket="b", image="s3://b/1.png").expand_kwargs(
         [{"prompt": "p", "mask_box": (0, 0, 8, 8), "overwrite": True}]
+    )
+    OpenAIGenerateImageOperator.partial(task_id="b", s3_bucket="b", use_batch_api=True, poll_interval=5).expand(
+        prompt=["a", "b"]
     )
 
 
@@ -116,6 +129,18 @@ def test_each_operator_templates_its_own_inputs_and_prompt() -> None:
     assert {"image", "mask", "prompt", "input_fidelity"} <= set(OpenAIEditImageOperator.template_fields)
     assert "image" in OpenAICreateImageVariationOperator.template_fields
     assert "prompt" not in OpenAICreateImageVariationOperator.template_fields
+
+
+def test_only_the_operators_the_batch_api_takes_have_its_arguments() -> None:
+    batchable = {cls for cls in OPERATORS if issubclass(cls, BaseOpenAIImagesBatchOperator)}
+    assert batchable == {OpenAIGenerateImageOperator, OpenAIEditImageOperator, OpenAIBulkGenerateImagesOperator}
+
+
+@pytest.mark.parametrize("name", ["poll_interval", "batch_timeout"])
+@pytest.mark.parametrize("value", [0, -5, "soon", True])
+def test_a_batch_interval_that_is_not_a_positive_number_is_refused(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"{name}=.*allowed a positive number of seconds"):
+        OpenAIGenerateImageOperator(task_id="g", s3_bucket="b", prompt="p", use_batch_api=True, **{name: value})
 
 
 def test_a_bad_content_policy_action_is_refused_when_the_dag_is_parsed() -> None:

@@ -1,0 +1,8 @@
+"""The Batch API mode of the operators (``use_batch_api=True``): half the price, within 24 hours.
+
+- :mod:`.record`: the task instance's ``batch.json`` in S3, the batch's metadata and fingerprint;
+- :mod:`.input_file`: the JSONL input file, checked line by line before anything is uploaded;
+- :mod:`.submission`: what earlier tries left, re-attaching to their batch, or creating one;
+- :mod:`.job`: waiting for the batch in the triggerer, then landing it;
+- :mod:`.output`: output and error lines landed one at a time.
+"""

@@ -1,0 +1,106 @@
+"""The record of a task instance's batch in S3 (``{prefix}/batch.json``), and how a batch is recognised.
+
+The record is written the moment a batch is created, before the task defers: a retried task reads it
+and re-attaches to the same batch instead of paying for a second one. Should the worker die between
+creating the batch and writing the record, the batch's metadata (the task instance, a fingerprint of
+its items and the batch's number within the task instance) lets the retry find it with
+``GET /batches``. Once the batch's output has landed the record says so, with the failures no retry
+can fix, so that later tries neither wait for it again nor send those requests again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from typing_extensions import NotRequired, TypedDict
+
+from airflow_provider_openai_images import s3
+from airflow_provider_openai_images.core.batches import batch_metadata
+from airflow_provider_openai_images.records import ItemFailure, TaskInstanceInfo
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from airflow_provider_openai_images.jobs import JobItem
+
+BATCH_RECORD = "batch.json"
+#: the ``created_by`` metadata of every batch this provider creates
+CREATED_BY = "airflow-provider-openai-images"
+
+
+class BatchRecord(TypedDict):
+    """What ``{prefix}/batch.json`` holds.
+
+    :param number: the batch's number within the task instance (1, then 2 if a later try sends what an
+        expired or cancelled batch did not run, ...).
+    :param sent: custom id -> the image indices its request asks for (the item's missing images).
+    :param finished: the batch ended and its output was landed.
+    :param final_failures: custom id -> why its images are missing, for failures no retry fixes
+        (safety rejections, refused requests): not sent again.
+    :param previous: ids of the task instance's earlier batches.
+    """
+
+    batch_id: str
+    input_file_id: str
+    endpoint: str
+    fingerprint: str
+    number: int
+    sent: dict[str, list[int]]
+    task: TaskInstanceInfo
+    created_at: int
+    finished: bool
+    status: NotRequired[str]
+    final_failures: dict[str, ItemFailure]
+    previous: list[str]
+
+
+def custom_id(number: int) -> str:
+    """The ``custom_id`` of item ``number``: its key segment, ``item-00042``."""
+    return f"item-{number:05d}"
+
+
+def item_number(custom_id: str) -> int | None:
+    """The item a ``custom_id`` names (``None`` if it is not one of ours)."""
+    head, _, digits = custom_id.partition("-")
+    return int(digits) if head == "item" and digits.isdigit() else None
+
+
+def items_fingerprint(items: list[JobItem]) -> str:
+    """A digest of what the items ask for (endpoint, parameters, inputs): the same on every try of the
+    task instance as long as its items are the same."""
+    asked = [[item["endpoint"], item["values"], item.get("inputs"), item.get("sources")] for item in items]
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def batch_metadata_for(task: TaskInstanceInfo, fingerprint: str, number: int) -> dict[str, str]:
+    """The metadata that names a task instance's batch ``number`` (the Batch API keeps 16 pairs)."""
+    return batch_metadata(
+        {
+            "created_by": CREATED_BY,
+            "airflow_dag_id": task["dag_id"],
+            "airflow_run_id": task["run_id"],
+            "airflow_task_id": task["task_id"],
+            "airflow_map_index": task["map_index"],
+            "items_fingerprint": fingerprint,
+            "batch_number": number,
+        }
+    )
+
+
+def read_batch_record(s3_hook: S3Hook, bucket: str, prefix: str) -> BatchRecord | None:
+    """The task instance's batch record, or ``None`` if it has none."""
+    location = s3.S3Location(bucket, f"{prefix}/{BATCH_RECORD}")
+    if f"{prefix}/{BATCH_RECORD}" not in s3.object_sizes(s3_hook, bucket, location.key):
+        return None
+    record: BatchRecord = json.loads(s3.read_object(s3_hook, location, parameter="batch record"))
+    return record
+
+
+def write_batch_record(s3_hook: S3Hook, bucket: str, prefix: str, record: BatchRecord) -> str:
+    """Write the record (with S3's write retries) and return its URI."""
+    key = f"{prefix}/{BATCH_RECORD}"
+    body = json.dumps(record, indent=1).encode()
+    s3.put_object(s3_hook, s3.S3_WRITE_RETRY, Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    return f"s3://{bucket}/{key}"

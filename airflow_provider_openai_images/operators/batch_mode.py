@@ -1,0 +1,194 @@
+"""``BaseOpenAIImagesBatchOperator``: the Batch API mode (``use_batch_api=True``) of generations, edits and
+bulk generations: half the price, within 24 hours, the waiting done in the triggerer.
+
+In the worker, a try checks its input and budget (at batch prices), lists what earlier tries landed,
+and then either re-attaches to the batch its task instance recorded in ``{prefix}/batch.json``, or
+creates one for the missing images only (its input file written and checked before anything is
+uploaded), records it, and defers to :class:`~airflow_provider_openai_images.triggers.OpenAIImagesBatchTrigger`.
+A try with nothing left to send sends nothing at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow_provider_openai_images.accounting import batch_spend_summary
+from airflow_provider_openai_images.batch.submission import BatchPlan, plan_batch, submit_batch
+from airflow_provider_openai_images.exceptions import OpenAIImagesError
+from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
+from airflow_provider_openai_images.operators.deferral import single_request_job, single_request_result
+from airflow_provider_openai_images.operators.failures import airflow_exception, bad_input_fails_at_once
+from airflow_provider_openai_images.results import JobOutcome, no_spend, write_manifest
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_openai_images.batch.record import BatchRecord
+    from airflow_provider_openai_images.core.requests import ImageRequest
+    from airflow_provider_openai_images.jobs import JobSpec
+    from airflow_provider_openai_images.records import ImageRecord, PreparationReport
+
+#: a day's completion window and an hour to land what it made
+DEFAULT_BATCH_TIMEOUT = 25 * 3600.0
+
+
+class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
+    """The Batch API mode, on top of the base operator's arguments.
+
+    :param use_batch_api: send the requests through the Batch API (half the price, done within 24 hours,
+        outside the synchronous rate limits); the task always defers to the triggerer meanwhile.
+    :param poll_interval: seconds between two looks at the batch (``GET /batches/{id}``).
+    :param batch_timeout: seconds from the batch's creation after which it is cancelled and what it
+        finished is landed (default 25 hours: the API's 24 hour window, and an hour to spare).
+    :param cancel_on_kill: cancel the batch when the task is killed (marked failed or cleared).
+    :param keep_files: keep the batch's input, output and error files in the Files API once its images
+        are landed (by default they are deleted then; a file is kept anyway while an image of it did
+        not land).
+    """
+
+    template_fields: Sequence[str] = images_template_fields("poll_interval", "batch_timeout")
+
+    def __init__(
+        self,
+        *,
+        use_batch_api: bool = False,
+        poll_interval: float | str = 60.0,
+        batch_timeout: float | str = DEFAULT_BATCH_TIMEOUT,
+        cancel_on_kill: bool = True,
+        keep_files: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        for name, value in (("poll_interval", poll_interval), ("batch_timeout", batch_timeout)):
+            if not (isinstance(value, str) and "{{" in value):  # a template is checked once rendered
+                seconds(name, value)
+        self.use_batch_api = use_batch_api
+        self.poll_interval = poll_interval
+        self.batch_timeout = batch_timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.keep_files = keep_files
+        self._created_batch: str | None = None
+
+    @property
+    def at_batch_prices(self) -> bool:
+        return self.use_batch_api
+
+    def hand_off(
+        self,
+        context: Context,
+        request: ImageRequest,
+        values: Mapping[str, Any],
+        wanted: int,
+        prepared: PreparationReport | None,
+    ) -> list[ImageRecord] | None:
+        if not self.use_batch_api:
+            return super().hand_off(context, request, values, wanted, prepared)
+        spec = single_request_job(self, context, request, values, wanted, prepared)
+        return self.batch_result({"status": "success", "outcome": self.run_in_batch(spec)})
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        return self.batch_result(event) if event.get("batch_id") else super().execute_complete(context, event)
+
+    def batch_result(self, event: dict[str, Any]) -> Any:
+        """A single-request operator's records from its batch's outcome (the bulk operator has its own)."""
+        self.log_batch_spend(event)
+        return single_request_result(self, event)
+
+    def log_batch_spend(self, event: Mapping[str, Any]) -> None:
+        if event.get("status") == "success":
+            self.log.info("%s", batch_spend_summary(event.get("batch_id"), event["outcome"]["spend"]))
+
+    def run_in_batch(self, spec: JobSpec) -> JobOutcome:
+        """Re-attach to the recorded batch, or create one for what is missing, and defer to it; with nothing
+        to send, the outcome as it stands (no request at all)."""
+        plan = plan_batch(self.s3_hook, spec)
+        if plan.unfinished_batch is not None and plan.record is not None:
+            self.log.info("Re-attaching to batch %s, recorded by an earlier try", plan.unfinished_batch)
+            self.defer_to_batch(spec, plan.record)
+        sending = plan.to_send()
+        if not sending:
+            self.log.info("Nothing to send: every item has landed or was refused for good by an earlier batch")
+            items = plan.outcomes()
+            manifest = write_manifest(self.s3_hook, spec["bucket"], spec["prefix"], items) if spec["manifest"] else None
+            return {"items": items, "manifest_uri": manifest, "spend": {**no_spend(), "synchronous_cost_usd": 0.0}}
+        record = self._submit(plan, sending)
+        self.defer_to_batch(spec, record)
+
+    def _submit(self, plan: BatchPlan, sending: dict[str, list[int]]) -> BatchRecord:
+        async def submit() -> BatchRecord:
+            client = self.hook.get_async_batch_client()
+            try:
+                return await submit_batch(client, self.s3_hook, plan, sending)
+            finally:
+                await client.aclose()
+
+        with bad_input_fails_at_once():
+            try:
+                record = asyncio.run(submit())
+            except OpenAIImagesError as error:
+                if error.possibly_billed:
+                    raise airflow_exception(_possibly_created(error)) from error
+                raise airflow_exception(self.describe_failure(error)) from error
+        self._created_batch = record["batch_id"]
+        return record
+
+    def defer_to_batch(self, spec: JobSpec, record: BatchRecord) -> NoReturn:
+        from airflow_provider_openai_images.triggers import OpenAIImagesBatchTrigger
+
+        created_at = float(record["created_at"])
+        trigger = OpenAIImagesBatchTrigger(
+            {
+                "job": spec,
+                "batch_id": record["batch_id"],
+                "sent": record["sent"],
+                "final_failures": record["final_failures"],
+                "poll_interval": seconds("poll_interval", self.poll_interval),
+                "deadline": created_at + seconds("batch_timeout", self.batch_timeout),
+                "keep_files": self.keep_files,
+            },
+            conn_id=self.conn_id,
+            aws_conn_id=self.aws_conn_id,
+            cancel_on_kill=self.cancel_on_kill,
+        )
+        self.log.info("Deferring to batch %s (%d requests)", record["batch_id"], len(record["sent"]))
+        self.defer(trigger=trigger, method_name="execute_complete")
+        raise AssertionError("unreachable: defer() raises TaskDeferred")
+
+    def on_kill(self) -> None:
+        """Killed in the worker after creating a batch: cancel it, as the trigger would."""
+        if self._created_batch is None or not self.cancel_on_kill:
+            return
+
+        async def cancel(batch_id: str) -> None:
+            client = self.hook.get_async_batch_client()
+            try:
+                await client.cancel_batch(batch_id)
+            finally:
+                await client.aclose()
+
+        asyncio.run(cancel(self._created_batch))
+
+
+def seconds(name: str, value: Any) -> float:
+    """``value`` as a positive number of seconds (a rendered template gives a string).
+
+    :raises ValueError: naming ``name``, for anything else.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if isinstance(value, bool) or not number > 0:
+        raise ValueError(f"{name}={value!r}: allowed a positive number of seconds")
+    return number
+
+
+def _possibly_created(error: OpenAIImagesError) -> Any:
+    message = (
+        f"Creating the batch failed after it may have reached the API ({error}); it was not looked up "
+        "successfully either. A retry of this task looks for it by its metadata before creating another, "
+        "so it is not paid for twice."
+    )
+    return {"kind": "gave_up", "message": message, "code": error.code, "request_id": error.request_id}

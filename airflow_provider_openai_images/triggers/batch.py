@@ -1,0 +1,83 @@
+"""``OpenAIImagesBatchTrigger``: waits for a batch of image requests in the triggerer, then lands its output.
+
+It polls ``GET /batches/{id}`` every ``poll_interval`` seconds with the async client (the connection
+read with ``aget_connection``, never carried in the trigger's arguments), streams the output and error
+files line by line into S3 once the batch ends, and fires one event with the records (or only the
+manifest's URI when they are many). Run again after a triggerer restart, it skips what has landed.
+Killed by a user (mark failed, clear), it cancels the batch when ``cancel_on_kill`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_openai_images.batch.job import BatchJobSpec, run_batch_job
+from airflow_provider_openai_images.triggers.images import event_outcome, s3_hook_for
+
+
+class OpenAIImagesBatchTrigger(BaseTrigger):
+    """Waits for batch ``spec["batch_id"]`` and lands its images, then fires one event with the outcome.
+
+    :param spec: the batch, the items it was sent for and where they land (JSON; no secrets, no bytes).
+    :param conn_id: the ``openai_images`` connection, read in the triggerer.
+    :param aws_conn_id: the AWS connection images land through.
+    :param cancel_on_kill: cancel the batch when a user kills the deferred task.
+    """
+
+    def __init__(
+        self,
+        spec: BatchJobSpec,
+        conn_id: str,
+        aws_conn_id: str | None = "aws_default",
+        cancel_on_kill: bool = True,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.conn_id = conn_id
+        self.aws_conn_id = aws_conn_id
+        self.cancel_on_kill = cancel_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "spec": self.spec,
+                "conn_id": self.conn_id,
+                "aws_conn_id": self.aws_conn_id,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    def _hook(self) -> Any:
+        from airflow_provider_openai_images.hooks import OpenAIImagesHook
+
+        return OpenAIImagesHook(conn_id=self.conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self._hook()
+        try:
+            await hook.aload_connection()
+            s3_hook = await asyncio.to_thread(s3_hook_for, self.aws_conn_id)
+            outcome = await run_batch_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)
+        except Exception as error:  # the task reports it; the triggerer must not just log it
+            self.log.exception("The batch job failed")
+            yield TriggerEvent({"status": "error", "message": f"{type(error).__name__}: {error}"})
+            return
+        yield TriggerEvent({"status": "success", "outcome": event_outcome(outcome), "batch_id": self.spec["batch_id"]})
+
+    async def on_kill(self) -> None:
+        """The task was killed by a user: cancel the batch (what it finished stays in its output file)."""
+        if not self.cancel_on_kill:
+            return
+        hook = self._hook()
+        await hook.aload_connection()
+        client = await asyncio.to_thread(hook.get_async_batch_client)
+        try:
+            batch = await client.cancel_batch(self.spec["batch_id"])
+            self.log.info("Task killed: batch %s is %s", self.spec["batch_id"], batch["status"])
+        finally:
+            await client.aclose()
