@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_openai_images.accounting import batch_spend_summary
 from airflow_provider_openai_images.batch.submission import BatchPlan, plan_batch, submit_batch
-from airflow_provider_openai_images.exceptions import OpenAIImagesError
+from airflow_provider_openai_images.exceptions import OpenAIImagesError, OpenAIImagesValidationError
 from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
 from airflow_provider_openai_images.operators.deferral import single_request_job, single_request_result
 from airflow_provider_openai_images.operators.failures import airflow_exception, bad_input_fails_at_once
@@ -103,10 +103,12 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
     def run_in_batch(self, spec: JobSpec) -> JobOutcome:
         """Re-attach to the recorded batch, or create one for what is missing, and defer to it; with nothing
         to send, the outcome as it stands (no request at all)."""
+        with bad_input_fails_at_once():
+            timing = {name: seconds(name, getattr(self, name)) for name in ("poll_interval", "batch_timeout")}
         plan = plan_batch(self.s3_hook, spec)
         if plan.unfinished_batch is not None and plan.record is not None:
             self.log.info("Re-attaching to batch %s, recorded by an earlier try", plan.unfinished_batch)
-            self.defer_to_batch(spec, plan.record)
+            self.defer_to_batch(spec, plan.record, **timing)
         sending = plan.to_send()
         if not sending:
             self.log.info("Nothing to send: every item has landed or was refused for good by an earlier batch")
@@ -114,7 +116,7 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
             manifest = write_manifest(self.s3_hook, spec["bucket"], spec["prefix"], items) if spec["manifest"] else None
             return {"items": items, "manifest_uri": manifest, "spend": {**no_spend(), "synchronous_cost_usd": 0.0}}
         record = self._submit(plan, sending)
-        self.defer_to_batch(spec, record)
+        self.defer_to_batch(spec, record, **timing)
 
     def _submit(self, plan: BatchPlan, sending: dict[str, list[int]]) -> BatchRecord:
         async def submit() -> BatchRecord:
@@ -134,7 +136,9 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
         self._created_batch = record["batch_id"]
         return record
 
-    def defer_to_batch(self, spec: JobSpec, record: BatchRecord) -> NoReturn:
+    def defer_to_batch(
+        self, spec: JobSpec, record: BatchRecord, *, poll_interval: float, batch_timeout: float
+    ) -> NoReturn:
         from airflow_provider_openai_images.triggers import OpenAIImagesBatchTrigger
 
         created_at = float(record["created_at"])
@@ -144,8 +148,8 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
                 "batch_id": record["batch_id"],
                 "sent": record["sent"],
                 "final_failures": record["final_failures"],
-                "poll_interval": seconds("poll_interval", self.poll_interval),
-                "deadline": created_at + seconds("batch_timeout", self.batch_timeout),
+                "poll_interval": poll_interval,
+                "deadline": created_at + batch_timeout,
                 "keep_files": self.keep_files,
             },
             conn_id=self.conn_id,
@@ -174,14 +178,14 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
 def seconds(name: str, value: Any) -> float:
     """``value`` as a positive number of seconds (a rendered template gives a string).
 
-    :raises ValueError: naming ``name``, for anything else.
+    :raises OpenAIImagesValidationError: (a ``ValueError``) naming ``name``, for anything else.
     """
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = 0.0
     if isinstance(value, bool) or not number > 0:
-        raise ValueError(f"{name}={value!r}: allowed a positive number of seconds")
+        raise OpenAIImagesValidationError(name, value, "a positive number of seconds")
     return number
 
 

@@ -20,6 +20,7 @@ PARAMS = {
     "count": Param(20, type="integer"),
     "blocked": Param(-1, type="integer"),
     "batch_timeout": Param(600, type="number"),
+    "size": Param("1024x1024", type="string"),
 }
 
 
@@ -38,7 +39,7 @@ for dag_id, on_item_error in (("batch_generate", "record"), ("batch_generate_str
             task_id="generate",
             prompts=prompts(),
             model="gpt-image-1-mini",
-            size="1024x1024",
+            size="{{ params.size }}",
             quality="low",
             use_batch_api=True,
             poll_interval=0.1,

@@ -139,7 +139,7 @@ def test_only_the_operators_the_batch_api_takes_have_its_arguments() -> None:
 @pytest.mark.parametrize("name", ["poll_interval", "batch_timeout"])
 @pytest.mark.parametrize("value", [0, -5, "soon", True])
 def test_a_batch_interval_that_is_not_a_positive_number_is_refused(name: str, value: object) -> None:
-    with pytest.raises(ValueError, match=f"{name}=.*allowed a positive number of seconds"):
+    with pytest.raises(ValueError, match=f"{name}=.*allowed a positive number of seconds"):  # at DAG parse
         OpenAIGenerateImageOperator(task_id="g", s3_bucket="b", prompt="p", use_batch_api=True, **{name: value})
 
 
