@@ -2,7 +2,8 @@
 
 A throwaway AIRFLOW_HOME with SQLite, the package's offline Images API emulator, and moto's
 standalone S3 server (real HTTP, started and stopped here). Runs ``openai_images_content_pipeline``
-with ``dag.test()``, prints the S3 URIs of what landed and writes ``demo-output/contact-sheet.png``.
+with ``dag.test()``, prints the S3 URIs of what landed and writes ``demo-output/contact-sheet.png``;
+then the same prompts through the Batch API (``openai_images_nightly_batch``), at half the price.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = ROOT / ".airflow-demo"
@@ -77,10 +79,26 @@ def main() -> int:
         sheet.write_bytes(contact_sheet(images, labels))
         print(f"\n{len(pictures)} images landed; contact sheet of the first {len(images)}: {sheet.relative_to(ROOT)}")
         print(f"Paid generations (emulated): {images_api.billed_images}; estimated cost ${cost:.4f} (cost_usd)")
+        print(nightly_batch(dagbag, images_api))
         picture = OUTPUT / "inputs-before-after.png"
         picture.write_bytes(inputs_before_after())
         print(f"Input preparation, before and after: {picture.relative_to(ROOT)}")
     return 0
+
+
+def nightly_batch(dagbag: Any, images_api: Any) -> str:
+    """The same prompts through the Batch API (``openai_images_nightly_batch``): what it cost, and saved."""
+    os.environ["AIRFLOW_VAR_OPENAI_IMAGES_BATCH_POLL_SECONDS"] = "0.5"
+    images_api.batch_phase_seconds = 0.2
+    run = dagbag.dags["openai_images_nightly_batch"].test()
+    if str(run.state) != "success":
+        return f"\nopenai_images_nightly_batch: {run.state}"
+    (batch,) = images_api.batches
+    return (
+        f"\nopenai_images_nightly_batch: {run.state}: one batch ({batch.id}) of {batch.total} requests, "
+        f"{images_api.batch_billed_images} images landed under s3://{BUCKET}/nightly/; estimated cost "
+        f"${images_api.batch_billed_usd:.4f} at Batch API prices, ${2 * images_api.batch_billed_usd:.4f} in real time"
+    )
 
 
 def inputs_before_after() -> bytes:

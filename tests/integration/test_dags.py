@@ -23,6 +23,7 @@ EXAMPLE_DAGS = {
     "openai_images_edit_pipeline",
     "openai_images_variations_ab_test",
     "openai_images_on_demand",
+    "openai_images_nightly_batch",
 }
 
 
@@ -53,7 +54,7 @@ def test_every_dag_imports_without_errors(dagbag: Any) -> None:
     assert examples.import_errors == {}
     assert set(examples.dag_ids) == EXAMPLE_DAGS
     assert {path.stem for path in EXAMPLE_DAGS_FOLDER.glob("*.py")} == {
-        "content_pipeline", "edit_pipeline", "variations_ab_test", "on_demand"
+        "content_pipeline", "edit_pipeline", "variations_ab_test", "on_demand", "nightly_batch"
     }  # fmt: skip
 
 
@@ -81,6 +82,36 @@ def test_content_pipeline_generates_the_day_s_prompts_in_one_deferred_bulk_task(
     sent = {(request.json or {})["prompt"] for request in images_api_emulator.requests_to("generations")}
     assert len(sent) == 50, "every prompt of the file, once"
     assert "A lighthouse at dawn, watercolour, soft morning light" in sent
+
+
+def test_nightly_batch_lands_the_same_prompts_through_one_batch_and_logs_what_it_saved(
+    dagbag: Any,
+    images_api_emulator: ImagesAPIEmulator,
+    s3: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_OPENAI_IMAGES_BATCH_POLL_SECONDS", "0.2")
+    monkeypatch.setattr(images_api_emulator, "batch_phase_seconds", 0.05)
+    run = dagbag.dags["openai_images_nightly_batch"].test()
+    assert run.state == "success"
+    (per_item,) = return_values(run, "generate_images")
+    records = [records[0] for records in per_item]
+    assert len(records) == 50
+    assert_records_match_bucket(records, bucket_objects(s3))
+    assert len(images_api_emulator.batches) == 1
+    assert images_api_emulator.requests_to("generations") == [], "no synchronous request"
+    assert images_api_emulator.batch_billed_images == 50
+    day = run.logical_date.strftime("%Y-%m-%d")
+    assert records[0]["key"] == f"nightly/{day}/generate_images/item-00000/000.png"
+    (summary,) = return_values(run, "publish_index")
+    assert summary["images"] == 50
+    assert summary["batch_cost_usd"] == pytest.approx(images_api_emulator.batch_billed_usd, abs=1e-3)
+    assert summary["saved_usd"] == pytest.approx(summary["batch_cost_usd"], abs=1e-3), "half of the synchronous price"
+    output = capfd.readouterr().out
+    saved = [line for line in output.splitlines() if "at Batch API prices" in line]
+    assert saved, "the task log says what the batch saved"
+    assert "saved $" in saved[0]
 
 
 def test_edit_pipeline_inpaints_jpeg_shots_with_painted_masks(
