@@ -10,16 +10,17 @@ Killed by a user (mark failed, clear), it cancels the batch when ``cancel_on_kil
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
-
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_images.batch.job import BatchJobSpec, run_batch_job
-from airflow_provider_openai_images.triggers.images import event_outcome, s3_hook_for
+from airflow_provider_openai_images.triggers.base import BaseImagesJobTrigger
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.hooks import OpenAIImagesHook
+    from airflow_provider_openai_images.results import JobOutcome
 
 
-class OpenAIImagesBatchTrigger(BaseTrigger):
+class OpenAIImagesBatchTrigger(BaseImagesJobTrigger):
     """Waits for batch ``spec["batch_id"]`` and lands its images, then fires one event with the outcome.
 
     :param spec: the batch, the items it was sent for and where they land (JSON; no secrets, no bytes).
@@ -35,10 +36,8 @@ class OpenAIImagesBatchTrigger(BaseTrigger):
         aws_conn_id: str | None = "aws_default",
         cancel_on_kill: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(conn_id, aws_conn_id)
         self.spec = spec
-        self.conn_id = conn_id
-        self.aws_conn_id = aws_conn_id
         self.cancel_on_kill = cancel_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -52,28 +51,17 @@ class OpenAIImagesBatchTrigger(BaseTrigger):
             },
         )
 
-    def _hook(self) -> Any:
-        from airflow_provider_openai_images.hooks import OpenAIImagesHook
+    async def run_job(self, hook: OpenAIImagesHook, s3_hook: Any) -> JobOutcome:
+        return await run_batch_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)
 
-        return OpenAIImagesHook(conn_id=self.conn_id)
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
-        try:
-            await hook.aload_connection()
-            s3_hook = await asyncio.to_thread(s3_hook_for, self.aws_conn_id)
-            outcome = await run_batch_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)
-        except Exception as error:  # the task reports it; the triggerer must not just log it
-            self.log.exception("The batch job failed")
-            yield TriggerEvent({"status": "error", "message": f"{type(error).__name__}: {error}"})
-            return
-        yield TriggerEvent({"status": "success", "outcome": event_outcome(outcome), "batch_id": self.spec["batch_id"]})
+    def event_fields(self) -> dict[str, Any]:
+        return {"batch_id": self.spec["batch_id"]}
 
     async def on_kill(self) -> None:
         """The task was killed by a user: cancel the batch (what it finished stays in its output file)."""
         if not self.cancel_on_kill:
             return
-        hook = self._hook()
+        hook = self.hook()
         await hook.aload_connection()
         client = await asyncio.to_thread(hook.get_async_batch_client)
         try:

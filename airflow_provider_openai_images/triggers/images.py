@@ -9,20 +9,17 @@ for what has not landed.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
-
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_images.jobs import JobSpec, run_images_job
-from airflow_provider_openai_images.results import JobOutcome
+from airflow_provider_openai_images.triggers.base import BaseImagesJobTrigger
 
-#: above this many records an event carries the manifest's URI instead (trigger events live in the database)
-MAX_EVENT_RECORDS = 200
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.hooks import OpenAIImagesHook
+    from airflow_provider_openai_images.results import JobOutcome
 
 
-class OpenAIImagesTrigger(BaseTrigger):
+class OpenAIImagesTrigger(BaseImagesJobTrigger):
     """Requests and lands the images of ``spec``, then fires one event with the outcome.
 
     :param spec: what to request and where to land it (JSON; no secrets, no bytes).
@@ -38,11 +35,8 @@ class OpenAIImagesTrigger(BaseTrigger):
         aws_conn_id: str | None = "aws_default",
         retry_possibly_billed: bool | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(conn_id, aws_conn_id, retry_possibly_billed)
         self.spec = spec
-        self.conn_id = conn_id
-        self.aws_conn_id = aws_conn_id
-        self.retry_possibly_billed = retry_possibly_billed
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -55,33 +49,5 @@ class OpenAIImagesTrigger(BaseTrigger):
             },
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_openai_images.hooks import OpenAIImagesHook
-
-        hook = OpenAIImagesHook(conn_id=self.conn_id, retry_possibly_billed=self.retry_possibly_billed)
-        try:
-            await hook.aload_connection()
-            # Importing boto3 takes a tenth of a second: not on the triggerer's shared event loop.
-            s3_hook = await asyncio.to_thread(s3_hook_for, self.aws_conn_id)
-            outcome = await run_images_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)
-        except Exception as error:  # the task reports it; the triggerer must not just log it
-            self.log.exception("The images job failed")
-            yield TriggerEvent({"status": "error", "message": f"{type(error).__name__}: {error}"})
-            return
-        yield TriggerEvent({"status": "success", "outcome": event_outcome(outcome)})
-
-
-def s3_hook_for(aws_conn_id: str | None) -> Any:
-    """An ``S3Hook`` (boto3 imported here: call it off the event loop)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    return S3Hook(aws_conn_id=aws_conn_id)
-
-
-def event_outcome(outcome: JobOutcome) -> dict[str, Any]:
-    """The outcome as an event carries it: records, or only the manifest's URI when they are many."""
-    records = sum(len(item["records"]) for item in outcome["items"])
-    if records <= MAX_EVENT_RECORDS or not outcome["manifest_uri"]:
-        return dict(outcome)
-    items = [{"records": None, "failure": item["failure"]} for item in outcome["items"]]
-    return {**outcome, "items": items}
+    async def run_job(self, hook: OpenAIImagesHook, s3_hook: Any) -> JobOutcome:
+        return await run_images_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)

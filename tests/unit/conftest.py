@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -34,3 +36,22 @@ def client_emulator(emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
 @pytest.fixture
 def client_transport(emulator: ImagesAPIEmulator) -> httpx.BaseTransport:
     return emulator.transport()
+
+
+#: the bucket of the ``s3_hook`` fixture
+JOBS_BUCKET = "jobs"
+
+
+@pytest.fixture
+def s3_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An ``S3Hook`` on moto's in-memory S3 (no socket), with an empty bucket :data:`JOBS_BUCKET`."""
+    from moto import mock_aws
+
+    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    with mock_aws():
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hook = S3Hook(aws_conn_id="aws_default")
+        hook.get_conn().create_bucket(Bucket=JOBS_BUCKET)
+        yield hook

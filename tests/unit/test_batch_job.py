@@ -7,11 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from airflow_provider_openai_images.batch.job import BatchJobSpec, run_batch_job, wait_for_batch
 from airflow_provider_openai_images.batch.record import BatchRecord, read_batch_record
@@ -21,21 +19,10 @@ from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
 from airflow_provider_openai_images.jobs import JobItem, JobSpec
 from airflow_provider_openai_images.testing import BatchFault, Fault, ImagesAPIEmulator
+from tests.unit.conftest import JOBS_BUCKET
 
-BUCKET = "jobs"
+BUCKET = JOBS_BUCKET
 TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
-
-
-@pytest.fixture
-def s3_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-    with mock_aws():
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id="aws_default")
-        hook.get_conn().create_bucket(Bucket=BUCKET)
-        yield hook
 
 
 @pytest.fixture

@@ -4,14 +4,10 @@ sockets). Concurrency, the pool-wide pause on a 429, recovery, inputs staged in 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from moto import mock_aws
 
 from airflow_provider_openai_images.core.requests import EditRequest, ImageFile
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
@@ -19,21 +15,10 @@ from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job
 from airflow_provider_openai_images.results import read_manifest
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from tests.imagefactory import decode, picture
+from tests.unit.conftest import JOBS_BUCKET
 
-BUCKET = "jobs"
+BUCKET = JOBS_BUCKET
 TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
-
-
-@pytest.fixture
-def s3_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-    with mock_aws():
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id="aws_default")
-        hook.get_conn().create_bucket(Bucket=BUCKET)
-        yield hook
 
 
 def spec(count: int, *, concurrency: int = 4, manifest: bool = True, **values: Any) -> JobSpec:
