@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -205,3 +206,60 @@ def test_a_triggerer_killed_mid_job_is_replaced_and_pays_again_only_for_what_was
         "every image billed once, and again only the images in flight when the triggerer died"
     )
     print(f"killed after items {before} landed, {again} requested again; done {time.monotonic() - killed:.1f}s later")
+
+
+def _generate_state(local: Cluster, dag_id: str, run_id: str) -> Any:
+    (ti,) = [ti for ti in local.airflow.task_instances(dag_id, run_id) if ti["task_id"] == "generate"]
+    return ti["state"]
+
+
+def test_a_batch_task_waits_in_the_triggerer_through_a_restart_and_lands_its_batch_once(local: Cluster) -> None:
+    dag_id = "batch_generate"
+    local.api.batch_seconds_per_line = 1.5  # five lines: several seconds in progress
+    try:
+        run_id = local.airflow.trigger(dag_id, {"count": 5, "blocked": -1, "batch_timeout": 600})
+        local.airflow.poll(lambda: _generate_state(local, dag_id, run_id) == "deferred" or None, 90, "deferral")
+        polling = lambda: any("in_progress" in log for log in local.airflow.trigger_logs(dag_id, run_id, "generate"))  # noqa: E731
+        local.airflow.poll(lambda: polling() or None, 60, "the trigger polling the batch in the triggerer")
+        local.airflow.stop_component("triggerer", sig=signal.SIGKILL)
+        assert local.api.batches[0].status == "in_progress", "killed while the batch was still running"
+        local.airflow.start_component("triggerer")
+        state = local.airflow.wait(dag_id, run_id, timeout=120)
+    finally:
+        local.api.batch_seconds_per_line = 0.0
+    assert state == "success"
+    (ti,) = [ti for ti in local.airflow.task_instances(dag_id, run_id) if ti["task_id"] == "generate"]
+    assert ti["try_number"] == 1, "resumed in the same try"
+    worker = local.airflow.task_log(dag_id, run_id, "generate")
+    assert "Deferring to batch" in worker
+    assert "Pausing task as DEFERRED" in worker
+    assert "at Batch API prices" in worker, "the spend line, logged when the task resumed"
+    triggered = local.airflow.trigger_logs(dag_id, run_id, "generate")
+    assert len(triggered) == 2, "the trigger ran in the killed triggerer, then in the new one"
+    assert any("completed, 5 of 5 requests done" in log for log in triggered)
+    per_item = local.airflow.xcom(dag_id, run_id, "generate")
+    objects = local.objects(run_prefix(dag_id, run_id))
+    for records in per_item:
+        landed(objects, records)
+    assert len(local.api.batches) == 1, "one batch, waited for by both triggerers"
+    assert local.api.batch_billed_images == 5
+    assert local.api.requests_to("generations") == [], "nothing synchronous"
+
+
+def test_a_batch_task_marked_failed_while_deferred_cancels_its_batch(local: Cluster) -> None:
+    from airflow_provider_openai_images.testing import BatchFault
+
+    dag_id = "batch_generate"
+    local.api.inject_batch(BatchFault.stall_after(1))  # in progress until somebody cancels it
+    run_id = local.airflow.trigger(dag_id, {"count": 3, "blocked": -1, "batch_timeout": 600})
+    local.airflow.poll(lambda: _generate_state(local, dag_id, run_id) == "deferred" or None, 90, "deferral")
+    polling = lambda: any("in_progress" in log for log in local.airflow.trigger_logs(dag_id, run_id, "generate"))  # noqa: E731
+    local.airflow.poll(lambda: polling() or None, 60, "the trigger polling the batch in the triggerer")
+    path = f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances/generate"
+    local.airflow.api("PATCH", path, {"new_state": "failed"})
+    batch_id = local.api.batches[0].id
+    batch = local.api.wait_for_batch(batch_id, timeout=60)
+    assert batch.status == "cancelled", "the triggerer's on_kill cancelled the batch"
+    assert batch.cancel_requested
+    triggered = "\n".join(local.airflow.trigger_logs(dag_id, run_id, "generate"))
+    assert f"Task killed: batch {batch_id}" in triggered
