@@ -41,6 +41,7 @@ test: lint typecheck
 bench: $(STAMP)
 	$(PY) benchmarks/import_time.py
 	$(PY) benchmarks/bulk.py
+	$(PY) benchmarks/batch.py
 
 clean:
 	rm -rf $(VENV) demo-output .airflow-demo .pytest_cache .mypy_cache .ruff_cache

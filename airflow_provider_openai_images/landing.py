@@ -55,13 +55,14 @@ def paid_images(
 ) -> list[PaidImage]:
     """The images of ``response``, one per index (the indices still missing), ready to land one by one."""
     return [
-        PaidImage(
-            index,
-            functools.partial(fetch, image),
-            {**provenance, "revised_prompt": image.revised_prompt, "source": "b64_json" if image.b64_json else "url"},
-        )
+        PaidImage(index, functools.partial(fetch, image), image_provenance(provenance, image))
         for index, image in zip(indices, response.data, strict=False)
     ]
+
+
+def image_provenance(provenance: Provenance, image: GeneratedImage) -> Provenance:
+    """The answer's ``provenance`` with what is particular to one of its images."""
+    return {**provenance, "revised_prompt": image.revised_prompt, "source": "b64_json" if image.is_base64 else "url"}
 
 
 @dataclass

@@ -89,14 +89,17 @@ def put_object(s3_hook: S3Hook, retry: RetryPolicy, **request: Any) -> None:
     import tenacity
 
     attempts = retry.max_retries + 1
+    # Only the bucket and key in the callbacks: tenacity's state is a reference cycle, and a callback
+    # holding ``request`` would keep its ``Body`` (a whole image) alive until the garbage collector runs.
+    bucket, key = request["Bucket"], request["Key"]
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(attempts),
         retry=tenacity.retry_if_exception(is_transient_s3_error),
         wait=lambda state: retry.backoff(state.attempt_number),
         before_sleep=lambda state: log.warning(
             "Writing s3://%s/%s failed (%s); attempt %d of %d",
-            request["Bucket"],
-            request["Key"],
+            bucket,
+            key,
             state.outcome.exception() if state.outcome else None,
             state.attempt_number,
             attempts,

@@ -19,15 +19,15 @@ from airflow_provider_openai_images.core.batches import LineResult, parse_output
 from airflow_provider_openai_images.core.pricing import BATCH_DISCOUNT
 from airflow_provider_openai_images.exceptions import OpenAIImagesError, error_for_status
 from airflow_provider_openai_images.jobs import REQUEST_TYPES, JobSpec, item_landers, recover_item
-from airflow_provider_openai_images.landing import paid_images
-from airflow_provider_openai_images.records import ImageRecord, ItemFailure
+from airflow_provider_openai_images.landing import LandingReport, PaidImage, image_provenance
+from airflow_provider_openai_images.records import ImageRecord, ItemFailure, Provenance
 from airflow_provider_openai_images.results import ItemOutcome, Spend, count_spend, item_outcome, no_spend, not_landed
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from airflow_provider_openai_images.core.pricing import PriceTable
-    from airflow_provider_openai_images.core.responses import GeneratedImage
+    from airflow_provider_openai_images.core.responses import GeneratedImage, ImagesResponse
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,9 @@ class BatchOutputLanding:
             self.landed[number], self.failures[number] = recover_item(lander, item, sizes)
 
     def land_line(self, raw: bytearray) -> None:
-        """Parse one output or error line, empty its buffer, and land its images (or record its failure)."""
+        """Parse one output or error line (its buffer is emptied first), then land its images one by one,
+        each image's base64 text dropped before it is checked and written (or record its failure)."""
         result = parse_output_line(raw)
-        raw.clear()  # the parsed line holds what is needed: free the raw bytes before decoding images
         self.lines += 1
         number = item_number(result.custom_id)
         indices = self.sent.get(result.custom_id)
@@ -83,39 +83,53 @@ class BatchOutputLanding:
             self.log.warning("Batch %s answered custom_id %r, which it was not sent", self.batch_id, result.custom_id)
             return
         self.answered.add(result.custom_id)
-        missing = [index for index in indices if index not in self.landed[number]]
-        if not missing:
+        if all(index in self.landed[number] for index in indices):
             return
         if result.response is None:
             self.failures[number] = self._failure(result)
             return
-        self._land_answer(number, indices, result)
+        response = result.response
+        del result  # from here on, only the answer holds the images
+        self._land_answer(number, indices, response)
 
-    def _land_answer(self, number: int, indices: list[int], result: LineResult) -> None:
+    def _land_answer(self, number: int, indices: list[int], response: ImagesResponse) -> None:
         item = self.spec["items"][number]
-        assert result.response is not None
         request = REQUEST_TYPES[item["endpoint"]].from_values({**item["values"], "n": len(indices)})
         provenance = answer_provenance(
             request,
-            result.response,
+            response,
             prices=self.prices,
             sources=item.get("sources", []),
             task=self.spec["task"],
             prepared=item.get("prepared"),
             batch_id=self.batch_id,
         )
-        landed = self.landed[number]
-        paid = [image for image in paid_images(indices, result.response, provenance, self.image_bytes)
-                if image.index not in landed]  # fmt: skip
-        report = self.landers[number].land_each(paid)
-        landed |= report.landed
-        count_spend(self.spend, len(report.landed), provenance)
-        each = provenance.get("cost_usd")
-        synchronous = self.spend.get("synchronous_cost_usd")
-        self.spend["synchronous_cost_usd"] = (
-            None if each is None or synchronous is None else synchronous + each / BATCH_DISCOUNT * len(report.landed)
-        )
-        self.failures[number] = not_landed(report.failure_message()) if report.problems else None
+        landed, lander = self.landed[number], self.landers[number]
+        pending = list(zip(indices, response.data, strict=False))
+        response.data.clear()
+        problems: list[str] = []
+        while pending:
+            index, image = pending.pop(0)
+            if index in landed:
+                continue
+            paid = PaidImage(index, _decoded(self.image_bytes(image)), image_provenance(provenance, image))
+            del image  # the base64 text: gone before the image is checked and written
+            report = lander.land_each([paid])
+            del paid
+            landed |= report.landed
+            problems += report.problems
+            self._count(len(report.landed), provenance)
+        failure = not_landed(LandingReport(len(indices), problems=problems).failure_message()) if problems else None
+        self.failures[number] = failure
+
+    def _count(self, images: int, provenance: Provenance) -> None:
+        """Add landed images to the spend, and to what they would have cost at synchronous prices."""
+        count_spend(self.spend, images, provenance)
+        each, synchronous = provenance.get("cost_usd"), self.spend.get("synchronous_cost_usd")
+        if each is None or synchronous is None:
+            self.spend["synchronous_cost_usd"] = None
+        else:
+            self.spend["synchronous_cost_usd"] = synchronous + each / BATCH_DISCOUNT * images
 
     def _failure(self, result: LineResult) -> ItemFailure:
         error = result.error or {}
@@ -147,3 +161,7 @@ class BatchOutputLanding:
         else:
             message = f"Batch {self.batch_id} ended {status} without answering this request; a retry sends it again"
         return {"kind": "gave_up", "message": message, "code": None, "request_id": None}
+
+
+def _decoded(content: bytes) -> Callable[[], bytes]:
+    return lambda: content

@@ -10,7 +10,10 @@ file of many multi-MB lines never holds more than one of them.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -147,14 +150,24 @@ class LineResult:
 
 
 def parse_output_line(raw: bytes | bytearray) -> LineResult:
-    """Parse one line of an output or error file (``raw`` is read in place, not copied).
+    """Parse one line of an output or error file.
+
+    A ``bytearray`` is consumed: each image's base64 text is decoded straight from the line's buffer and
+    cut out of it before the rest is parsed, and the buffer is emptied once decoded to text, so a
+    multi-MB line is never held twice over as text (see :func:`take_base64_images`).
 
     :raises OpenAIImagesResponseError: for a line that is not one the spec describes.
     """
+    size = len(raw)
+    decoded = take_base64_images(raw) if isinstance(raw, bytearray) else []
     try:
-        line = json.loads(raw)
+        text = raw.decode()
+        if isinstance(raw, bytearray):
+            raw.clear()
+        line = json.loads(text)
     except (ValueError, UnicodeDecodeError) as not_json:
-        raise OpenAIImagesResponseError(f"A batch output line is not JSON ({len(raw)} bytes): {not_json}") from None
+        raise OpenAIImagesResponseError(f"A batch output line is not JSON ({size} bytes): {not_json}") from None
+    del text
     if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
         raise OpenAIImagesResponseError("A batch output line has no custom_id")
     custom_id = line["custom_id"]
@@ -164,9 +177,63 @@ def parse_output_line(raw: bytes | bytearray) -> LineResult:
         return LineResult(custom_id, None, None, None, never_run)
     status, request_id, body = response.get("status_code"), response.get("request_id"), response.get("body")
     if status == 200:
-        return LineResult(custom_id, ImagesResponse.from_json(body, request_id=request_id), 200, request_id, None)
+        answer = ImagesResponse.from_json(body, request_id=request_id, decoded=_cut_images(body, decoded))
+        return LineResult(custom_id, answer, 200, request_id, None)
     error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
     return LineResult(custom_id, None, status if isinstance(status, int) else None, request_id, error or {})
+
+
+#: where a base64 image starts in a line: the value of a ``b64_json`` key
+_B64_VALUE = re.compile(rb'"b64_json"\s*:\s*"')
+
+
+def take_base64_images(raw: bytearray) -> list[bytes]:
+    """Decode every ``b64_json`` value of the line in ``raw`` straight from its buffer (no text copy),
+    and cut each decoded value out of the line, leaving ``"b64_json": ""``; the images, in order.
+
+    A value that is not plain base64 (an escape, a bad character) is left in the line, to be decoded,
+    or refused, with its image later. Needs Python 3.11 (``a2b_base64``'s strict mode); older Pythons
+    leave every value in the line.
+    """
+    if sys.version_info < (3, 11):
+        return []
+    spans = []
+    position = 0
+    while (found := _B64_VALUE.search(raw, position)) is not None:
+        start = found.end()
+        end = raw.find(b'"', start)
+        if end < 0:
+            break
+        spans.append((start, end))
+        position = end + 1
+    images: list[bytes] = []
+    for start, end in reversed(spans):  # from the end, so that cutting leaves the other spans in place
+        if start == end or raw.find(b"\\", start, end) >= 0:
+            images.append(b"")
+            continue
+        with memoryview(raw) as view:
+            try:
+                images.append(binascii.a2b_base64(view[start:end], strict_mode=True))
+            except binascii.Error:
+                images.append(b"")
+                continue
+        del raw[start:end]
+    return images[::-1]
+
+
+def _cut_images(body: Any, decoded: list[bytes]) -> dict[int, bytes]:
+    """Image number -> bytes, for the images of ``body`` whose base64 was cut out of the line."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not decoded or not isinstance(data, list):
+        return {}
+    cut: dict[int, bytes] = {}
+    values = iter(decoded)
+    for number, item in enumerate(data):
+        if isinstance(item, dict) and "b64_json" in item:
+            content = next(values, b"")
+            if content and item["b64_json"] == "":
+                cut[number] = content
+    return cut
 
 
 class LineSplitter:
@@ -187,11 +254,11 @@ class LineSplitter:
             rest = self._buffer[end + 1 :]
             del self._buffer[end:]
             line, self._buffer, start = self._buffer, rest, 0
-            if line.strip():
+            if line and not line.isspace():  # (strip() would copy a multi-MB line)
                 yield line
 
     def finish(self) -> Iterator[bytearray]:
         """The last line, if the stream did not end with a newline."""
         line, self._buffer = self._buffer, bytearray()
-        if line.strip():
+        if line and not line.isspace():
             yield line

@@ -78,6 +78,6 @@ def image_bytes(
     image: GeneratedImage, *, allow_http: bool = False, transport: httpx.BaseTransport | None = None
 ) -> bytes:
     """The bytes of one answered image: decoded from ``b64_json``, or downloaded from its ``url`` at once."""
-    if image.b64_json:
+    if image.is_base64:
         return image.decode()
     return download_image(str(image.url), allow_http=allow_http, transport=transport)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,21 +17,39 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class GeneratedImage:
-    """One ``Image`` of ``ImagesResponse.data``: exactly one of ``b64_json`` and ``url`` is usually set."""
+    """One ``Image`` of ``ImagesResponse.data``: exactly one of ``b64_json`` and ``url`` is usually set.
+
+    :param content: the bytes of a base64 answer decoded already, where ``b64_json`` is then ``None``
+        (batch output lines are decoded in place, never held as text).
+    """
 
     b64_json: str | None = field(default=None, repr=False)
     url: str | None = None
     revised_prompt: str | None = None
+    content: bytes | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        content = f"b64_json=<{len(self.b64_json)} chars>" if self.b64_json else f"url={self.url!r}"
-        return f"GeneratedImage({content}, revised_prompt={self.revised_prompt!r})"
+        if self.content is not None:
+            shown = f"content=<{len(self.content)} bytes>"
+        else:
+            shown = f"b64_json=<{len(self.b64_json)} chars>" if self.b64_json else f"url={self.url!r}"
+        return f"GeneratedImage({shown}, revised_prompt={self.revised_prompt!r})"
+
+    @property
+    def is_base64(self) -> bool:
+        """Whether the image came as base64 (decoded already or not), not as a URL."""
+        return self.content is not None or bool(self.b64_json)
 
     def decode(self) -> bytes:
         """The image bytes of a base64 answer."""
+        if self.content is not None:
+            return self.content
         if self.b64_json is None:
             raise OpenAIImagesResponseError("This image was returned as a URL, not as b64_json")
         try:
+            if sys.version_info >= (3, 11):
+                # Reads the text in place; base64.b64decode would first copy it to bytes (a multi-MB copy).
+                return binascii.a2b_base64(self.b64_json, strict_mode=True)
             return base64.b64decode(self.b64_json, validate=True)
         except (binascii.Error, ValueError) as error:
             raise OpenAIImagesResponseError(f"b64_json is not valid base64: {error}") from None
@@ -75,12 +95,20 @@ class ImagesResponse:
     attempts: tuple[Attempt, ...] = ()
 
     @classmethod
-    def from_json(cls, payload: Any, *, request_id: str | None = None) -> ImagesResponse:
-        """Parse a decoded JSON body, rejecting shapes the spec does not allow."""
+    def from_json(
+        cls, payload: Any, *, request_id: str | None = None, decoded: Mapping[int, bytes] | None = None
+    ) -> ImagesResponse:
+        """Parse a decoded JSON body, rejecting shapes the spec does not allow.
+
+        :param decoded: image number -> its bytes, for images whose ``b64_json`` was decoded already.
+        """
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
             raise OpenAIImagesResponseError("Response is not an ImagesResponse (no 'data' list)", request_id=request_id)
         images = []
-        for item in payload["data"]:
+        for number, item in enumerate(payload["data"]):
+            if decoded and number in decoded and isinstance(item, dict):
+                images.append(GeneratedImage(content=decoded[number], revised_prompt=item.get("revised_prompt")))
+                continue
             if not isinstance(item, dict) or not (item.get("b64_json") or item.get("url")):
                 raise OpenAIImagesResponseError(
                     "Response image has neither 'b64_json' nor 'url'", request_id=request_id

@@ -42,19 +42,19 @@ def uploads(api: ImagesAPIEmulator) -> list[Any]:
     return [stored for stored in api.files.values() if stored.purpose == "batch"]
 
 
-def test_twenty_prompts_go_in_one_batch_at_half_the_price_and_a_second_run_sends_nothing(
+def test_twenty_images_and_a_rejected_prompt_go_in_one_batch_at_half_the_price_and_a_second_run_sends_nothing(
     dagbag: Any, api: ImagesAPIEmulator, s3: Any
 ) -> None:
-    run = run_dag(dagbag, "batch_generate", count=20, blocked=7)
+    run = run_dag(dagbag, "batch_generate", count=21, blocked=7)
     assert run.state == "success"
     (per_item,) = return_values(run, "generate")
-    assert len(per_item) == 20
+    assert len(per_item) == 21
     assert per_item[7] == [
         {**per_item[7][0], "status": "rejected", "s3_uri": None, "code": "moderation_blocked", "cost_usd": 0.0}
     ]
     landed = [records[0] for number, records in enumerate(per_item) if number != 7]
     assert all(record["status"] == "landed" for record in landed)
-    assert len(images_in(s3)) == 19
+    assert len(images_in(s3)) == 20
     assert len(uploads(api)) == 1, "one input file"
     assert len(api.batches) == 1, "one batch"
     assert api.batches[0].endpoint == "/v1/images/generations"
@@ -70,7 +70,7 @@ def test_twenty_prompts_go_in_one_batch_at_half_the_price_and_a_second_run_sends
         assert record["cost_usd"] == pytest.approx(synchronous / 2), "half the synchronous price"
         assert record["batch_id"] == api.batches[0].id
     assert sum(record["cost_usd"] for record in landed) == pytest.approx(api.batch_billed_usd)
-    assert api.batch_billed_images == 19
+    assert api.batch_billed_images == 20
 
     api.requests.clear()
     output = tasks_test("batch_generate", "generate", run.run_id)  # the same task instance again

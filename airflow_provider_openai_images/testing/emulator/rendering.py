@@ -85,14 +85,19 @@ def noise_file(size: tuple[int, int], output_format: str, *, transparent: bool, 
     row = width * channels
     scanlines = b"".join(b"\x00" + pixels[start : start + row] for start in range(0, len(pixels), row))
     header = struct.pack(">IIBBBBB", width, height, 8, 6 if transparent else 2, 0, 0, 0)
+    data = zlib.compress(scanlines, 0)
     return b"".join(
         (
             b"\x89PNG\r\n\x1a\n",
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(scanlines, 0)),
+            *(_chunk(b"IDAT", data[start : start + _IDAT_SIZE]) for start in range(0, len(data), _IDAT_SIZE)),
             _chunk(b"IEND", b""),
         )
     )
+
+
+#: IDAT chunks of 64 KiB, as Pillow and most encoders write them
+_IDAT_SIZE = 64 * 1024
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -144,3 +144,58 @@ def test_the_input_file_limits_are_checked_before_anything_is_uploaded(monkeypat
     monkeypatch.setattr(input_file, "MAX_INPUT_FILE_BYTES", 150)
     with pytest.raises(OpenAIImagesValidationError, match="at most 200 MB"):
         write_input_file(iter(requests))
+
+
+def _answer_line(*images: str, custom_id: str = "item-00000") -> bytearray:
+    data = [{"b64_json": image, "revised_prompt": f"r{n}"} for n, image in enumerate(images)]
+    body = {"created": 1, "data": data}
+    line = {"id": "b", "custom_id": custom_id, "response": {"status_code": 200, "request_id": "q", "body": body}}
+    return bytearray(json.dumps(line).encode())
+
+
+def test_base64_images_are_decoded_from_the_line_s_buffer_and_cut_out_of_it() -> None:
+    first, second = picture(16, 16), picture(24, 24)
+    raw = _answer_line(base64.b64encode(first).decode(), base64.b64encode(second).decode())
+    result = parse_output_line(raw)
+    assert raw == bytearray(), "the buffer is consumed"
+    assert result.response is not None
+    assert [image.decode() for image in result.response.data] == [first, second]
+    assert [image.b64_json for image in result.response.data] == [None, None], "no base64 text kept"
+    assert [image.revised_prompt for image in result.response.data] == ["r0", "r1"]
+    assert all(image.is_base64 for image in result.response.data)
+
+
+def test_a_value_that_is_not_plain_base64_is_left_for_its_image_to_decode_or_refuse() -> None:
+    from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
+
+    image = picture(16, 16)
+    escaped = base64.b64encode(image).decode().replace("/", "\\/")  # legal JSON, not plain base64 in the buffer
+    raw = bytearray(bytes(_answer_line("x")).replace(b'"x"', f'"{escaped}"'.encode()))
+    result = parse_output_line(raw)
+    assert result.response is not None
+    assert result.response.data[0].decode() == image
+    broken = parse_output_line(_answer_line("not base64!", base64.b64encode(image).decode()))
+    assert broken.response is not None
+    assert broken.response.data[1].decode() == image, "the other image of the line is not lost"
+    with pytest.raises(OpenAIImagesResponseError, match="not valid base64"):
+        broken.response.data[0].decode()
+
+
+def test_parsing_a_multi_megabyte_line_holds_it_less_than_twice() -> None:
+    import os
+    import tracemalloc
+
+    image = os.urandom(3 * 1024 * 1024)
+    raw = _answer_line(base64.b64encode(image).decode())
+    size = len(raw)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        result = parse_output_line(raw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.response is not None
+    assert result.response.data[0].decode() == image
+    # the line and the decoded image: 1.75x the line; as text, then parsed, it would be 3x
+    assert peak < 2 * size, f"peak {peak / size:.2f}x the line"
