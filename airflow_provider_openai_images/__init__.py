@@ -62,6 +62,10 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "extra-links": [
+            "airflow_provider_openai_images.operators.links.OpenAIImagesGalleryLink",
+            "airflow_provider_openai_images.operators.links.OpenAIImagesS3Link",
+        ],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -81,6 +81,24 @@ def inspect_image(content: bytes, *, what: str = "image") -> ImageInfo:
     return ImageInfo(image_format, _CONTENT_TYPES[image_format], _EXTENSIONS[image_format], width, height)
 
 
+def thumbnail(content: bytes, longest: int) -> bytes:
+    """A WEBP of the image, at most ``longest`` pixels on its long side (transparency kept).
+
+    :raises: one of :func:`decode_errors` for bytes Pillow cannot decode.
+    """
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(content)) as image:
+            image.draft("RGB", (longest, longest))  # JPEG: decode at a fraction of the size
+            small = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    small.thumbnail((longest, longest))
+    buffer = io.BytesIO()
+    small.save(buffer, format="WEBP", quality=80, method=4)
+    return buffer.getvalue()
+
+
 def contact_sheet(images: Sequence[bytes], labels: Sequence[str] = (), *, thumbnail: int = 256) -> bytes:
     """A PNG grid of thumbnails, with an optional label under each (for demos and reviews)."""
     from PIL import Image, ImageDraw, ImageOps

@@ -91,6 +91,7 @@ class JobSpec(TypedDict):
     spill_path: str | None
     task: TaskInstanceInfo
     manifest: bool
+    thumbnail_size: NotRequired[int | None]
 
 
 class ImagesJob:
@@ -251,9 +252,10 @@ def recover_item(
 
 def item_landers(s3_hook: S3Hook, spec: JobSpec) -> list[ImageLander]:
     """One lander per item of ``spec``, each on the item's prefix."""
-    return [
-        ImageLander(s3_hook, spec["bucket"], item["prefix"], spill_path=spec["spill_path"]) for item in spec["items"]
-    ]
+    options: dict[str, Any] = {"spill_path": spec["spill_path"]}
+    if "thumbnail_size" in spec:
+        options["thumbnail_size"] = spec["thumbnail_size"]
+    return [ImageLander(s3_hook, spec["bucket"], item["prefix"], **options) for item in spec["items"]]
 
 
 def read_item_inputs(s3_hook: S3Hook, item: JobItem) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Where a task instance's images go in S3: safe key segments and the key layout.
 
 Image ``i`` of a task instance lands at ``{prefix}/{i:03d}.{ext}`` with its JSON sidecar at
-``{prefix}/{i:03d}.json``, where the prefix is ``{s3_key_prefix}/{task_id}[/map-{map_index}]`` and
+``{prefix}/{i:03d}.json`` and its thumbnail at ``{prefix}/{i:03d}.thumb.webp``,
+where the prefix is ``{s3_key_prefix}/{task_id}[/map-{map_index}]`` and
 ``s3_key_prefix`` defaults to ``openai-images/{dag_id}/{run_id}``. Light on purpose: DAG files may
 import :func:`key_segment` (for example as a Jinja filter) at every parse.
 """
@@ -31,3 +32,8 @@ def task_instance_prefix(
 def image_key(prefix: str, index: int, extension: str) -> str:
     """The key of image ``index`` (``extension`` ``json`` for its sidecar)."""
     return f"{prefix}/{index:03d}.{extension}"
+
+
+def thumbnail_key(prefix: str, index: int) -> str:
+    """The key of image ``index``'s WEBP thumbnail: ``{prefix}/{index:03d}.thumb.webp``."""
+    return image_key(prefix, index, "thumb.webp")

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_images import s3
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
-from airflow_provider_openai_images.imaging import inspect_image
-from airflow_provider_openai_images.keys import image_key
+from airflow_provider_openai_images.imaging import decode_errors, inspect_image, thumbnail
+from airflow_provider_openai_images.keys import image_key, thumbnail_key
 from airflow_provider_openai_images.records import ImageRecord, Provenance, Sidecar, bounded
 from airflow_provider_openai_images.spill import SpillDirectory
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.core.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+#: the long side of each image's WEBP thumbnail, in pixels
+DEFAULT_THUMBNAIL_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class ImageLander:
     :param retry: how S3 writes are retried (default :data:`~airflow_provider_openai_images.s3.S3_WRITE_RETRY`).
     :param spill_path: where paid images S3 refuses wait for the next try (see
         :mod:`~airflow_provider_openai_images.spill`); default: the worker's temp directory.
+    :param thumbnail_size: the long side of the WEBP thumbnail written beside each image; ``None``: none.
     """
 
     def __init__(
@@ -114,12 +117,14 @@ class ImageLander:
         *,
         retry: RetryPolicy | None = None,
         spill_path: str | None = None,
+        thumbnail_size: int | None = DEFAULT_THUMBNAIL_SIZE,
     ) -> None:
         self.s3_hook = s3_hook
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.retry = retry or s3.S3_WRITE_RETRY
         self.spill = SpillDirectory(bucket, self.prefix, spill_path, conn_id=s3_hook.aws_conn_id)
+        self.thumbnail_size = thumbnail_size
 
     def already_landed(self, count: int, sizes: Mapping[str, int] | None = None) -> dict[int, ImageRecord]:
         """Records of images ``0..count-1`` that are complete in S3 (object and sidecar, sizes matching).
@@ -222,6 +227,8 @@ class ImageLander:
                 "image-index": str(index),
             },
         )
+        if self.thumbnail_size:
+            self._thumbnail(index, content, record)
         sidecar: Sidecar = {"record": record, "provenance": bounded(provenance)}
         s3.put_object(
             self.s3_hook,
@@ -232,6 +239,19 @@ class ImageLander:
             ContentType="application/json",
         )
         return record
+
+    def _thumbnail(self, index: int, content: bytes, record: ImageRecord) -> None:
+        """Write the image's WEBP thumbnail and name it in ``record``; an image Pillow cannot shrink keeps
+        no thumbnail (the image itself has landed: that is not worth failing for)."""
+        assert self.thumbnail_size
+        try:
+            small = thumbnail(content, self.thumbnail_size)
+        except decode_errors() as error:
+            log.warning("No thumbnail for image %d (%s: %s)", index, type(error).__name__, error)
+            return
+        key = thumbnail_key(self.prefix, index)
+        s3.put_object(self.s3_hook, self.retry, Bucket=self.bucket, Key=key, Body=small, ContentType="image/webp")
+        record["thumbnail_uri"] = f"s3://{self.bucket}/{key}"
 
 
 def _already_fetched(content: bytes) -> Callable[[], bytes]:

@@ -54,6 +54,9 @@ class ImageRecord(TypedDict):
     """Index of the image within its task instance."""
     metadata_uri: NotRequired[str]
     """``s3://`` URI of the provenance sidecar ``{index:03d}.json``."""
+    thumbnail_uri: NotRequired[str]
+    """``s3://`` URI of the WEBP thumbnail ``{index:03d}.thumb.webp`` (operators' ``thumbnail_size``, 256 px on
+    the long side by default)."""
     status: ImageStatus
     """``landed``; ``rejected`` for a safety rejection recorded with ``on_content_policy_violation="record"`` (or
     in a bulk task); ``failed`` for a bulk item whose request failed otherwise."""

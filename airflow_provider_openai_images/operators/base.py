@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException
@@ -21,7 +21,7 @@ from airflow_provider_openai_images.core.budget import Ask, Budget
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
 from airflow_provider_openai_images.keys import task_instance_prefix
-from airflow_provider_openai_images.landing import ImageLander, PaidImage, paid_images
+from airflow_provider_openai_images.landing import DEFAULT_THUMBNAIL_SIZE, ImageLander, PaidImage, paid_images
 from airflow_provider_openai_images.operators.deferral import defer_job, single_request_job, single_request_result
 from airflow_provider_openai_images.operators.failures import (
     CONTENT_POLICY_ACTIONS,
@@ -30,6 +30,8 @@ from airflow_provider_openai_images.operators.failures import (
     bad_input_fails_at_once,
     content_policy_outcome,
 )
+from airflow_provider_openai_images.operators.lineage import announce, openlineage_facets
+from airflow_provider_openai_images.operators.links import OpenAIImagesGalleryLink, OpenAIImagesS3Link
 from airflow_provider_openai_images.outcomes import describe_failure
 from airflow_provider_openai_images.records import (
     ImageRecord,
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_openai_images.core.responses import ImagesResponse
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
+
+R = TypeVar("R")
 
 #: Template fields of every operator of this provider.
 BASE_TEMPLATE_FIELDS = (
@@ -103,6 +107,14 @@ class BaseOpenAIImagesOperator(BaseOperator):
     :param deferrable: request and land the images in the triggerer, freeing the worker slot meanwhile
         (default: ``[operators] default_deferrable``). Bad input and budgets are still checked in the
         worker, before deferring.
+    :param thumbnail_size: each landed image gets a WEBP rendition of at most this many pixels on its
+        long side beside it (``{index:03d}.thumb.webp``, the record's ``thumbnail_uri``), for galleries
+        and reviews; ``None``: none.
+    :param asset_alias: each landed image emits an asset event for ``Asset("s3://bucket/key")`` through
+        ``AssetAlias(asset_alias)`` (extra: ``model``, ``sha256``, ``width``, ``height``, ``cost_usd``), so
+        DAGs scheduled on the alias run when images land.
+    :param lineage_prompt: include the prompt in the task's OpenLineage facets (off by default: prompts
+        may hold what should not leave the pipeline).
 
     Parameters left at ``None`` (or rendered empty) are not sent. Without ``model``, generations and
     edits use the connection's ``default_model`` extra, else the request type's default.
@@ -111,6 +123,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
     template_fields: Sequence[str] = images_template_fields()
     template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "extra_body": "json"}
     ui_color = "#d9f2e9"
+    operator_extra_links = (OpenAIImagesGalleryLink(), OpenAIImagesS3Link())
     #: the request this operator sends; its value fields are read from the operator's attributes
     request_type: ClassVar[type[ImageRequest]]
 
@@ -134,9 +147,18 @@ class BaseOpenAIImagesOperator(BaseOperator):
         retry_possibly_billed: bool | None = None,
         spill_path: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        thumbnail_size: int | None = DEFAULT_THUMBNAIL_SIZE,
+        asset_alias: str | None = None,
+        lineage_prompt: bool = False,
         **kwargs: Any,
     ) -> None:
+        if asset_alias:
+            from airflow.sdk import AssetAlias
+
+            kwargs["outlets"] = [*(kwargs.get("outlets") or []), AssetAlias(asset_alias)]
         super().__init__(**kwargs)
+        if thumbnail_size is not None and (isinstance(thumbnail_size, bool) or not 16 <= int(thumbnail_size) <= 2048):
+            raise ValueError(f"thumbnail_size={thumbnail_size!r}: allowed None or 16 to 2048 pixels")
         if on_content_policy_violation not in CONTENT_POLICY_ACTIONS:
             raise ValueError(
                 f"on_content_policy_violation={on_content_policy_violation!r}: allowed 'fail', 'skip' or 'record'"
@@ -158,6 +180,11 @@ class BaseOpenAIImagesOperator(BaseOperator):
         self.retry_possibly_billed = retry_possibly_billed
         self.spill_path = spill_path
         self.deferrable = deferrable
+        self.thumbnail_size = thumbnail_size
+        self.asset_alias = asset_alias
+        self.lineage_prompt = lineage_prompt
+        #: the landed images' records, once the task has them (for OpenLineage)
+        self.landed_records: list[ImageRecord] = []
 
     @cached_property
     def hook(self) -> OpenAIImagesHook:
@@ -195,12 +222,17 @@ class BaseOpenAIImagesOperator(BaseOperator):
     # -- the phases ----------------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[ImageRecord]:
+        return self.announce(context, self.land_requested(context))
+
+    def land_requested(self, context: Context) -> list[ImageRecord]:
+        """Recover what an earlier try landed, request what is missing (or hand it off), land the answer."""
         values, wanted = self.checked_values()
         lander = ImageLander(
             self.s3_hook,
             self.s3_bucket,
             self.key_prefix(context),
             spill_path=self.spill_path or self.hook.spill_path,
+            thumbnail_size=self.thumbnail_size,
         )
         landed = {} if self.overwrite else self.recover_landed(lander, wanted)
         missing = [index for index in range(wanted) if index not in landed]
@@ -249,7 +281,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[ImageRecord]:
         """Resume after the trigger: its records, or the exception its failure means for this task."""
-        return single_request_result(self, event)
+        return self.announce(context, single_request_result(self, event))
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
         """Images an earlier try of this task instance landed, and those it paid for but kept in the spill."""
@@ -306,6 +338,15 @@ class BaseOpenAIImagesOperator(BaseOperator):
             self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
         paid = paid_images(missing, response, provenance, self.hook.image_bytes)
         return self._land(lander, paid)
+
+    def announce(self, context: Context, result: R) -> R:
+        """``result``, once Airflow is told what landed: an asset event per image through ``asset_alias``."""
+        announce(self, context, result)
+        return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: S3 inputs, the landed objects, the model and parameters (see ``lineage_prompt``)."""
+        return openlineage_facets(self, self.landed_records)
 
     # -- helpers -----------------------------------------------------------------------------------
 

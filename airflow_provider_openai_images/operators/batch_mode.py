@@ -89,7 +89,9 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
         return self.batch_result({"status": "success", "outcome": self.run_in_batch(spec)})
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        return self.batch_result(event) if event.get("batch_id") else super().execute_complete(context, event)
+        if not event.get("batch_id"):
+            return super().execute_complete(context, event)
+        return self.announce(context, self.batch_result(event))
 
     def batch_result(self, event: dict[str, Any]) -> Any:
         """A single-request operator's records from its batch's outcome (the bulk operator has its own)."""

@@ -104,15 +104,15 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
     def execute(self, context: Context) -> list[list[ImageRecord]]:  # type: ignore[override]
         spec = self.job_spec(context)
         if self.use_batch_api:
-            return self.finish(self.run_in_batch(spec))
+            return self.announce(context, self.finish(self.run_in_batch(spec)))
         if self.deferrable:
             defer_job(self, spec)
         outcome = asyncio.run(run_images_job(spec, hook=self.hook, s3_hook=self.s3_hook, logger=self.log))
-        return self.finish(outcome)
+        return self.announce(context, self.finish(outcome))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:  # type: ignore[override]
         self.log_batch_spend(event)
-        return self.finish(self.outcome_of(event))
+        return self.announce(context, self.finish(self.outcome_of(event)))
 
     def job_spec(self, context: Context) -> JobSpec:
         """The items, checked (every item's parameters, then the budget of all of them) before anything is sent."""

@@ -67,6 +67,7 @@ def job_spec(
         "spill_path": operator.spill_path or operator.hook.spill_path,
         "task": operator.task_instance(context),
         "manifest": manifest,
+        "thumbnail_size": operator.thumbnail_size,
     }
 
 

@@ -184,9 +184,11 @@ def assert_no_key(haystack: str) -> None:
 
 
 def images_in(client: Any) -> dict[str, bytes]:
-    """Key -> bytes of every image (not sidecars, not manifests) in the test bucket."""
+    """Key -> bytes of every image (not sidecars, manifests or thumbnails) in the test bucket."""
     objects = bucket_objects(client)
-    return {key: stored["Body"] for key, stored in objects.items() if not key.endswith((".json", ".jsonl"))}
+    return {
+        key: stored["Body"] for key, stored in objects.items() if not key.endswith((".json", ".jsonl", ".thumb.webp"))
+    }
 
 
 def run_dag(dagbag: Any, dag_id: str, **conf: Any) -> Any:

@@ -15,7 +15,7 @@ from airflow_provider_openai_images.landing import ImageLander, PaidImage
 from airflow_provider_openai_images.records import Provenance
 from tests.imagefactory import picture
 
-from .conftest import BUCKET, bucket_objects
+from .conftest import BUCKET, bucket_objects, images_in
 
 PROVENANCE: Provenance = {
     "model": "gpt-image-1",
@@ -85,7 +85,7 @@ def test_one_image_that_cannot_land_does_not_take_the_others_with_it(lander: Ima
     assert report.paid == 4
     assert [problem.split(":")[0] for problem in report.problems] == ["image 1", "image 2"]
     assert "2 of 4 paid images did not land" in report.failure_message()
-    assert sorted(key for key in bucket_objects(s3) if not key.endswith(".json")) == ["p/t/000.png", "p/t/003.png"]
+    assert sorted(images_in(s3)) == ["p/t/000.png", "p/t/003.png"]
 
 
 def test_images_kept_on_the_worker_are_offered_again_unless_they_landed(lander: ImageLander) -> None:

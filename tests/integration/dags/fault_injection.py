@@ -12,7 +12,14 @@ from airflow.sdk import DAG, Param, task
 from airflow_provider_openai_images.operators import OpenAIGenerateImageOperator
 
 BUCKET = "openai-images-demo"
-COMMON: dict[str, Any] = {"schedule": None, "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"), "catchup": False}
+# The S3 fault schedules count PUTs as an image and its sidecar: no thumbnails here (tests/unit/test_thumbnails.py).
+NO_THUMBNAILS: dict[str, Any] = {"thumbnail_size": None}
+COMMON: dict[str, Any] = {
+    "schedule": None,
+    "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
+    "catchup": False,
+    "default_args": NO_THUMBNAILS,
+}
 
 with DAG(
     dag_id="fault_injection_single",
@@ -43,8 +50,7 @@ with DAG(
 
 with DAG(
     dag_id="fault_injection_retrying",
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=1)},
-    **COMMON,
+    **{**COMMON, "default_args": {**NO_THUMBNAILS, "retries": 2, "retry_delay": timedelta(seconds=1)}},
 ):
     # No model: the connection's default_model, else the package default.
     OpenAIGenerateImageOperator(

@@ -33,7 +33,8 @@ CLASSES = [
 ]
 SHARED = {"conn_id", "aws_conn_id", "s3_bucket", "s3_key_prefix", "overwrite", "on_content_policy_violation",
           "model", "n", "size", "response_format", "user", "extra_body",
-          "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path", "deferrable"}  # fmt: skip
+          "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path", "deferrable",
+          "thumbnail_size", "asset_alias", "lineage_prompt"}  # fmt: skip
 
 
 def own_arguments(cls: type) -> set[str]:
