@@ -24,6 +24,8 @@ EXAMPLE_DAGS = {
     "openai_images_variations_ab_test",
     "openai_images_on_demand",
     "openai_images_nightly_batch",
+    "openai_images_review_pipeline",
+    "openai_images_on_new_images",
 }
 
 
@@ -32,7 +34,7 @@ def assert_records_match_bucket(records: list[dict[str, Any]], objects: dict[str
         assert set(record) >= RECORD_FIELDS
         text = json.dumps(record)
         assert len(text) < 1500, "records stay small"
-        assert "b64" not in text
+        assert "b64_json" not in text
         stored = objects[record["key"]]
         assert record["s3_uri"] == f"s3://{BUCKET}/{record['key']}"
         assert hashlib.sha256(stored["Body"]).hexdigest() == record["sha256"]
@@ -54,7 +56,8 @@ def test_every_dag_imports_without_errors(dagbag: Any) -> None:
     assert examples.import_errors == {}
     assert set(examples.dag_ids) == EXAMPLE_DAGS
     assert {path.stem for path in EXAMPLE_DAGS_FOLDER.glob("*.py")} == {
-        "content_pipeline", "edit_pipeline", "variations_ab_test", "on_demand", "nightly_batch"
+        "content_pipeline", "edit_pipeline", "variations_ab_test", "on_demand", "nightly_batch", "review_pipeline",
+        "on_new_images",
     }  # fmt: skip
 
 

@@ -127,7 +127,9 @@ def test_a_deferred_generate_task_requests_and_lands_in_the_triggerer(local: Clu
     assert [record["key"] for record in records] == [f"{prefix}/000.png", f"{prefix}/001.png"]
     objects = local.objects(prefix)
     landed(objects, records)
-    assert sorted(objects) == [f"{prefix}/000.json", f"{prefix}/000.png", f"{prefix}/001.json", f"{prefix}/001.png"]
+    assert sorted(objects) == [
+        f"{prefix}/{index:03d}.{kind}" for index in (0, 1) for kind in ("json", "png", "thumb.webp")
+    ]
     (request,) = local.api.requests_to("generations")
     assert (request.json or {})["n"] == 2
     assert (request.json or {})["prompt"] == "A lighthouse at dusk"
