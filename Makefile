@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint typecheck unit integration bench clean
+.PHONY: install demo gallery test lint typecheck unit integration bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+
+# After `make demo`: its runs in the Airflow UI (api-server on :8080, the "Images" view), until Ctrl-C.
+gallery: $(STAMP)
+	$(PY) scripts/gallery.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -33,8 +37,16 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/integration
 
+# Every test: tests/unit, tests/integration and tests/ui (the gallery in Debian's Chromium; skipped without
+# /usr/bin/chromium). xdist sends each worker runs of consecutive tests: a module's local Airflow starts once
+# (or twice, when a run of tests ends inside the module).
 test: lint typecheck
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+
+# The gallery in a real browser; `UPDATE_SCREENSHOTS=1 make test-ui` also rewrites docs/gallery.png.
+.PHONY: test-ui
+test-ui: $(STAMP)
+	$(PY) -m pytest tests/ui
 
 # Import time, then the bulk operator against its references (the AsyncOpenAI column needs
 # `$(PY) -m pip install -e '.[benchmark]'`; without it the benchmark says so and skips that column).
@@ -44,4 +56,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/batch.py
 
 clean:
-	rm -rf $(VENV) demo-output .airflow-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output .airflow-demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -80,10 +80,24 @@ def main() -> int:
         print(f"\n{len(pictures)} images landed; contact sheet of the first {len(images)}: {sheet.relative_to(ROOT)}")
         print(f"Paid generations (emulated): {images_api.billed_images}; estimated cost ${cost:.4f} (cost_usd)")
         print(nightly_batch(dagbag, images_api))
+        save_bucket(s3.client(), OUTPUT / "s3")
+        print(
+            f"A copy of the bucket for `make gallery` (the runs in the Airflow UI): {(OUTPUT / 's3').relative_to(ROOT)}"
+        )
         picture = OUTPUT / "inputs-before-after.png"
         picture.write_bytes(inputs_before_after())
         print(f"Input preparation, before and after: {picture.relative_to(ROOT)}")
     return 0
+
+
+def save_bucket(client: Any, target: Path) -> None:
+    """Every object of the demo bucket under ``target``, by key (``make gallery`` serves them again)."""
+    shutil.rmtree(target, ignore_errors=True)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            path = target / item["Key"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(client.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
 
 
 def nightly_batch(dagbag: Any, images_api: Any) -> str:

@@ -1,0 +1,105 @@
+"""What a DAG run's task instances landed, read from their XCom ``return_value`` in the metadata database.
+
+Read-only, through the API server's session. An operator of this provider returns a list of
+:class:`~airflow_provider_openai_images.records.ImageRecord` (a bulk task a list of such lists, one per
+item); any other return value is not about images and is skipped. A custom XCom backend that keeps only
+references in the database is not resolved (the API server does not run XCom backends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+STATUSES = ("landed", "rejected", "failed")
+
+
+@dataclass(frozen=True)
+class FoundRecord:
+    """One record of a task instance's return value, and where it sits in it."""
+
+    task_id: str
+    map_index: int
+    item: int | None
+    """The item of a bulk task (its position in the outer list); ``None`` for a single-request operator."""
+    position: int
+    """The record's position within its item (or within the return value)."""
+    record: Mapping[str, Any]
+
+    @property
+    def index(self) -> int:
+        """The image's index within its task instance, as the record says (else its position)."""
+        index = self.record.get("index")
+        return index if isinstance(index, int) else self.position
+
+    @property
+    def key(self) -> str | None:
+        """The S3 key of the record's image; ``None`` when it names none (rejected, failed)."""
+        key = self.record.get("key")
+        return key if isinstance(key, str) and self.record.get("s3_uri") else None
+
+
+def run_state(session: Session, dag_id: str, run_id: str) -> str | None:
+    """The run's state; ``None`` when there is no such run (``"none"`` for a run without a state)."""
+    from airflow.models.dagrun import DagRun
+
+    found = session.execute(select(DagRun.state).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
+    return None if found is None else str(found[0] or "none")
+
+
+def find_records(
+    session: Session, dag_id: str, run_id: str, task_id: str | None = None, map_index: int | None = None
+) -> list[FoundRecord]:
+    """Every image record of the run (or of one task, or one task instance), by task id, map index, item
+    and position."""
+    from airflow.models.xcom import XComModel
+
+    query = select(XComModel.task_id, XComModel.map_index, XComModel.value).where(
+        XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.key == "return_value"
+    )
+    if task_id is not None:
+        query = query.where(XComModel.task_id == task_id)
+    if map_index is not None:
+        query = query.where(XComModel.map_index == map_index)
+    found: list[FoundRecord] = []
+    for row in session.execute(query.order_by(XComModel.task_id, XComModel.map_index)):
+        try:
+            value = XComModel.deserialize_value(row)
+        except (TypeError, ValueError):
+            continue
+        found += records_of(row.task_id, row.map_index, value)
+    return found
+
+
+def records_of(task_id: str, map_index: int, value: Any) -> Iterator[FoundRecord]:
+    """The image records in one return value: a list of records, or a bulk task's list of lists."""
+    if not isinstance(value, list):
+        return
+    if all(isinstance(entry, list) for entry in value) and value:
+        for item, records in enumerate(value):
+            for position, record in enumerate(records):
+                if is_record(record):
+                    yield FoundRecord(task_id, map_index, item, position, record)
+        return
+    for position, record in enumerate(value):
+        if is_record(record):
+            yield FoundRecord(task_id, map_index, None, position, record)
+
+
+def is_record(value: Any) -> bool:
+    """Whether ``value`` looks like an :class:`~airflow_provider_openai_images.records.ImageRecord`."""
+    return isinstance(value, dict) and value.get("status") in STATUSES and "s3_uri" in value
+
+
+def record_for_key(
+    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int, key: str
+) -> FoundRecord | None:
+    """The landed record of that task instance whose image is ``key``; ``None`` when no record names it."""
+    for found in find_records(session, dag_id, run_id, task_id, map_index):
+        if found.key == key:
+            return found
+    return None

@@ -1,0 +1,120 @@
+"""The gallery's JSON: one :class:`GalleryImage` per record, a :class:`GalleryPage` per listing request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from airflow_provider_openai_images.ui.listing import FoundRecord
+
+Status = Literal["landed", "rejected", "failed"]
+
+
+class GalleryImage(BaseModel):
+    """One image of a task instance (or the record standing for images that were refused or failed)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    item: int | None = Field(description="The bulk item (position in the task's list of prompts), else null")
+    index: int = Field(description="The image's index within its task instance")
+    status: Status
+    model: str | None = None
+    width: int | None = None
+    height: int | None = None
+    size: str | None = Field(default=None, description="WIDTHxHEIGHT of the landed image")
+    size_bytes: int | None = None
+    content_type: str | None = None
+    cost_usd: float | None = None
+    s3_uri: str | None = None
+    revised_prompt: str | None = None
+    message: str | None = Field(default=None, description="Rejected or failed: what happened")
+    code: str | None = Field(default=None, description="Rejected or failed: the API's error code")
+    has_thumbnail: bool = Field(default=False, description="Whether the record names a thumbnail")
+    image_url: str | None = Field(default=None, description="The image, streamed from S3 (landed only)")
+    thumbnail_url: str | None = Field(default=None, description="Its thumbnail, or the image when it has none")
+    prompt_url: str | None = Field(default=None, description="The prompt from the image's sidecar, fetched on demand")
+
+
+class GallerySummary(BaseModel):
+    """Counts and spend over every record of the listing's scope (not only the page)."""
+
+    landed: int = 0
+    rejected: int = 0
+    failed: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = Field(default=0, description="Records whose cost is unknown")
+    task_instances: int = 0
+
+
+class GalleryPage(BaseModel):
+    """A page of a DAG run's images (or one task's, or one task instance's)."""
+
+    dag_id: str
+    run_id: str
+    run_state: str
+    task_id: str | None
+    map_index: int | None
+    status: Status | None
+    offset: int
+    limit: int
+    total_entries: int = Field(description="How many images match, on every page")
+    summary: GallerySummary
+    images: list[GalleryImage]
+
+
+def summarize(found: list[FoundRecord]) -> GallerySummary:
+    """Counts by status and the spend of ``found`` (unpriced landed images counted apart)."""
+    summary = GallerySummary(task_instances=len({(one.task_id, one.map_index) for one in found}))
+    for one in found:
+        status = one.record["status"]
+        setattr(summary, status, getattr(summary, status) + 1)
+        cost = one.record.get("cost_usd")
+        if isinstance(cost, (int, float)):
+            summary.cost_usd += float(cost)
+        elif status == "landed":
+            summary.unpriced += 1
+    summary.cost_usd = round(summary.cost_usd, 6)
+    return summary
+
+
+def gallery_image(one: FoundRecord, dag_id: str, run_id: str, url: Callable[[str, FoundRecord], str]) -> GalleryImage:
+    """The JSON of one record; ``url(endpoint, record)`` addresses its image, thumbnail and prompt."""
+    record = one.record
+    width, height = _int(record.get("width")), _int(record.get("height"))
+    landed = one.key is not None and record["status"] == "landed"
+    return GalleryImage(
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=one.task_id,
+        map_index=one.map_index,
+        item=one.item,
+        index=one.index,
+        status=record["status"],
+        model=_str(record.get("model")),
+        width=width,
+        height=height,
+        size=f"{width}x{height}" if width and height else None,
+        size_bytes=_int(record.get("size_bytes")),
+        content_type=_str(record.get("content_type")),
+        cost_usd=record.get("cost_usd") if isinstance(record.get("cost_usd"), (int, float)) else None,
+        s3_uri=_str(record.get("s3_uri")),
+        revised_prompt=_str(record.get("revised_prompt")),
+        message=_str(record.get("message")),
+        code=_str(record.get("code")),
+        has_thumbnail=bool(record.get("thumbnail_uri")),
+        image_url=url("image", one) if landed else None,
+        thumbnail_url=url("thumbnail", one) if landed else None,
+        prompt_url=url("prompt", one) if landed and record.get("metadata_uri") else None,
+    )
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,136 @@
+"""The S3 objects a record names (its image, thumbnail and sidecar), read through the AWS connection.
+
+The connection is ``[openai_images] gallery_aws_conn_id`` (default ``aws_default``). Callers run these
+functions in a worker thread (the app's endpoints are plain functions, which FastAPI runs in its thread
+pool, and a streamed body is read there too): boto3 blocks. A thumbnail or sidecar must sit beside its
+image (same bucket, same key prefix), so a record cannot point the gallery at an unrelated object.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import posixpath
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from fastapi import HTTPException, status
+from fastapi.responses import StreamingResponse
+
+from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+from airflow_provider_openai_images.s3 import S3Location
+
+CHUNK_BYTES = 64 * 1024
+#: the largest sidecar read for its prompt (a sidecar bounds its prompt to 4000 characters)
+MAX_SIDECAR_BYTES = 1024 * 1024
+#: what the gallery serves as an image; anything else goes out as ``application/octet-stream``
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+#: images are addressed with their sha256 in the URL, so a browser may keep them
+IMAGE_CACHE = "private, max-age=86400"
+CLIENT_TTL_SECONDS = 300.0
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
+
+_clients: dict[str, tuple[float, Any]] = {}
+_clients_lock = threading.Lock()
+
+
+def gallery_conn_id() -> str:
+    """The AWS connection the gallery reads S3 with."""
+    from airflow.configuration import conf
+
+    return str(conf.get("openai_images", "gallery_aws_conn_id", fallback="aws_default"))
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client of the gallery's connection, shared by requests and renewed every few minutes
+    (a connection edited in Airflow is picked up without a restart)."""
+    conn_id = gallery_conn_id()
+    with _clients_lock:
+        made, client = _clients.get(conn_id, (0.0, None))
+        if client is None or time.monotonic() - made > CLIENT_TTL_SECONDS:
+            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+            client = S3Hook(aws_conn_id=conn_id).get_conn()
+            _clients[conn_id] = (time.monotonic(), client)
+        return client
+
+
+def image_location(record: Mapping[str, Any]) -> S3Location:
+    """Where the record's image is."""
+    return _parse(record.get("s3_uri"))
+
+
+def beside_image(record: Mapping[str, Any], field: str) -> S3Location | None:
+    """The object ``record[field]`` names (``thumbnail_uri``, ``metadata_uri``) if it sits beside the image;
+    ``None`` when the record names none."""
+    if not record.get(field):
+        return None
+    image, other = image_location(record), _parse(record[field])
+    if other.bucket != image.bucket or posixpath.dirname(other.key) != posixpath.dirname(image.key):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"The record's {field} is not beside its image")
+    return other
+
+
+def stream(location: S3Location, content_type: str | None, *, cache: str = IMAGE_CACHE) -> StreamingResponse:
+    """The object as a streamed response: 404 when it is gone, 502 when S3 refuses or fails."""
+    answer = _get(location)
+    body = answer["Body"]
+    media_type = content_type or answer.get("ContentType") or mimetypes.guess_type(location.key)[0]
+    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    if "ContentLength" in answer:
+        headers["Content-Length"] = str(answer["ContentLength"])
+    if answer.get("ETag"):
+        headers["ETag"] = str(answer["ETag"])
+    served = media_type if media_type in IMAGE_TYPES else "application/octet-stream"
+    return StreamingResponse(_chunks(body), media_type=served, headers=headers)
+
+
+def read_sidecar(location: S3Location) -> dict[str, Any]:
+    """The sidecar's JSON (at most :data:`MAX_SIDECAR_BYTES`)."""
+    body = _get(location)["Body"]
+    try:
+        data = body.read(MAX_SIDECAR_BYTES + 1)
+    finally:
+        body.close()
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"The sidecar {location.uri} is too large")
+    try:
+        sidecar = json.loads(data)
+    except ValueError:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"The sidecar {location.uri} is not JSON") from None
+    return sidecar if isinstance(sidecar, dict) else {}
+
+
+def is_missing(error: HTTPException) -> bool:
+    """Whether ``error`` says the object is not in S3 (rather than S3 failing)."""
+    return error.status_code == status.HTTP_404_NOT_FOUND
+
+
+def _get(location: S3Location) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return s3_client().get_object(Bucket=location.bucket, Key=location.key)
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code"))
+        if code in _MISSING:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{location.uri} is not in S3") from None
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"S3 refused {location.uri}: {code}") from None
+    except BotoCoreError as error:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"S3 failed for {location.uri}: {error}") from None
+
+
+def _chunks(body: Any) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(CHUNK_BYTES)
+    finally:
+        body.close()
+
+
+def _parse(uri: Any) -> S3Location:
+    try:
+        return S3Location.parse(str(uri or ""))
+    except OpenAIImagesValidationError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "The record names no S3 object") from None

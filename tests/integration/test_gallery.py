@@ -1,0 +1,302 @@
+"""The Images view (``airflow_provider_openai_images.ui``) in a real Airflow, through real HTTP to its API
+server: the plugin listed with its external views, the listing of a run and of a task instance against
+the XCom records, images and thumbnails streamed from moto's S3 server, prompts from the sidecars, and
+access control (401 without a token, 403 for a user the auth manager refuses the DAG, 404 for an object
+no record names).
+
+One cluster for the module (:func:`tests.ui.gallery_cluster.gallery_cluster`): one run of
+``bulk_generate_recorded`` with six items (item 0 failed by a 400, item 3 refused by the safety system,
+four landed) and one of ``generate_deferred`` (two images, the only DAG ``outsider`` may read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from airflow_provider_openai_images.testing import Fault
+from tests.integration.gallery_auth import OUTSIDER, OUTSIDER_DAG
+from tests.ui.gallery_cluster import BUCKET, GalleryCluster, gallery_cluster, images_of
+
+BULK = "bulk_generate_recorded"
+APP = "/openai-images"
+
+
+@dataclass
+class Landed:
+    cluster: GalleryCluster
+    bulk_run: str
+    single_run: str
+
+    def records(self, dag_id: str, run_id: str) -> list[tuple[int | None, int, dict[str, Any]]]:
+        return images_of(self.cluster.airflow.xcom(dag_id, run_id, "generate"))
+
+    def listing(self, dag_id: str, run_id: str, query: str = "", user: str = "viewer") -> dict[str, Any]:
+        answer = self.cluster.get(f"{APP}/api/dags/{dag_id}/dagRuns/{_q(run_id)}/images{query}", user=user)
+        assert answer.status == 200, answer.body[:500]
+        return dict(answer.json())
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landed]:
+    with gallery_cluster(tmp_path_factory) as cluster:
+        single_run = cluster.run(OUTSIDER_DAG)
+        cluster.api.blocked_prompt_words.add("banner")  # item 3: "A wide banner, number 3"
+        cluster.api.inject(Fault.server_error(400))  # the first request (item 0): refused, not retried
+        bulk_run = cluster.run(BULK, {"count": 6, "max_concurrency": 1})
+        yield Landed(cluster, bulk_run, single_run)
+
+
+def _q(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+def test_the_plugin_is_listed_with_its_app_and_views(landed: Landed) -> None:
+    plugins = landed.cluster.get("/api/v2/plugins", user="admin").json()["plugins"]
+    (plugin,) = [plugin for plugin in plugins if plugin["name"] == "openai_images"]
+    assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == [APP]
+    views = {view["destination"]: view for view in plugin["external_views"]}
+    assert set(views) == {"dag_run", "task_instance"}
+    assert views["dag_run"]["href"] == "openai-images/gallery?dag_id={DAG_ID}&run_id={RUN_ID}"
+    assert views["task_instance"]["href"] == (
+        "openai-images/gallery?dag_id={DAG_ID}&run_id={RUN_ID}&task_id={TASK_ID}&map_index={MAP_INDEX}"
+    )
+    assert all(view["name"] == "Images" for view in views.values())
+    routes = [view["url_route"] for view in views.values()]
+    assert all(routes), "the UI shows a tab only for a view with a url_route"
+    assert len(set(routes)) == 2, "and finds the view by it: one each"
+    errors = landed.cluster.get("/api/v2/plugins/importErrors", user="admin").json()["import_errors"]
+    assert errors == []
+
+
+def _expected(dag_id: str, run_id: str, records: list[tuple[int | None, int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "task_id": "generate",
+            "map_index": -1,
+            "item": item,
+            "index": record.get("index", position),
+            "status": record["status"],
+            "model": record["model"],
+            "width": record.get("width"),
+            "height": record.get("height"),
+            "cost_usd": record.get("cost_usd"),
+            "s3_uri": record["s3_uri"],
+            "revised_prompt": record.get("revised_prompt"),
+            "message": record.get("message"),
+            "code": record.get("code"),
+            "has_thumbnail": bool(record.get("thumbnail_uri")),
+        }
+        for item, position, record in records
+    ]
+
+
+def _compared(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    fields = ("dag_id", "run_id", "task_id", "map_index", "item", "index", "status", "model", "width", "height")
+    more = ("cost_usd", "s3_uri", "revised_prompt", "message", "code", "has_thumbnail")
+    return [{name: image[name] for name in fields + more} for image in images]
+
+
+def test_the_listing_of_a_run_is_its_xcom_records(landed: Landed) -> None:
+    records = landed.records(BULK, landed.bulk_run)
+    page = landed.listing(BULK, landed.bulk_run)
+    assert [record["status"] for _, _, record in records] == [
+        "failed",
+        "landed",
+        "landed",
+        "rejected",
+        "landed",
+        "landed",
+    ]
+    assert _compared(page["images"]) == _expected(BULK, landed.bulk_run, records)
+    assert page["total_entries"] == 6
+    assert page["run_state"] == "success"
+    summary = page["summary"]
+    assert (summary["landed"], summary["rejected"], summary["failed"], summary["task_instances"]) == (4, 1, 1, 1)
+    assert summary["cost_usd"] == pytest.approx(sum(r["cost_usd"] or 0 for _, _, r in records))
+    by_status = {image["status"]: image for image in page["images"]}
+    assert by_status["rejected"]["code"] == "moderation_blocked"
+    assert "status=400" in by_status["failed"]["message"]
+    for image in page["images"]:
+        landed_image = image["status"] == "landed"
+        assert (image["image_url"] is not None) == landed_image, "rejected and failed records have no image"
+        assert (image["thumbnail_url"] is not None) == landed_image
+        assert (image["prompt_url"] is not None) == landed_image
+        assert image["size"] == (f"{image['width']}x{image['height']}" if landed_image else None)
+
+    single = landed.listing(OUTSIDER_DAG, landed.single_run)
+    assert _compared(single["images"]) == _expected(
+        OUTSIDER_DAG, landed.single_run, landed.records(OUTSIDER_DAG, landed.single_run)
+    )
+    assert [(image["item"], image["index"]) for image in single["images"]] == [(None, 0), (None, 1)]
+
+
+def test_the_listing_of_a_task_instance_pages_and_filters(landed: Landed) -> None:
+    full = landed.listing(BULK, landed.bulk_run)["images"]
+    assert landed.listing(BULK, landed.bulk_run, "?task_id=generate&map_index=-1")["images"] == full
+    unresolved = "?task_id=generate&map_index=" + _q("{MAP_INDEX}")  # a task that is not mapped, in the UI
+    assert landed.listing(BULK, landed.bulk_run, unresolved)["images"] == full
+    assert landed.listing(BULK, landed.bulk_run, "?task_id=prompts")["images"] == [], "not images: skipped"
+    assert landed.listing(BULK, landed.bulk_run, "?task_id=generate&map_index=3")["images"] == []
+
+    pages = [landed.listing(BULK, landed.bulk_run, f"?limit=4&offset={offset}") for offset in (0, 4)]
+    assert [len(page["images"]) for page in pages] == [4, 2]
+    assert pages[0]["images"] + pages[1]["images"] == full
+    assert all(page["total_entries"] == 6 and page["summary"]["landed"] == 4 for page in pages)
+
+    rejected = landed.listing(BULK, landed.bulk_run, "?status=rejected")
+    assert [image["item"] for image in rejected["images"]] == [3]
+    assert rejected["total_entries"] == 1
+    assert landed.listing(BULK, landed.bulk_run)["limit"] == 100, "the default page"
+    too_many = landed.cluster.get(
+        f"{APP}/api/dags/{BULK}/dagRuns/{_q(landed.bulk_run)}/images?limit=501", user="viewer"
+    )
+    assert too_many.status == 422
+    missing = landed.cluster.get(f"{APP}/api/dags/{BULK}/dagRuns/no_such_run/images", user="viewer")
+    assert missing.status == 404
+
+
+def test_images_and_thumbnails_stream_from_s3_as_their_records_say(landed: Landed) -> None:
+    records = {record["s3_uri"]: record for _, _, record in landed.records(BULK, landed.bulk_run)}
+    images = [image for image in landed.listing(BULK, landed.bulk_run)["images"] if image["status"] == "landed"]
+    assert len(images) == 4
+    for image in images:
+        record = records[image["s3_uri"]]
+        full = landed.cluster.get(image["image_url"], user="viewer")
+        assert full.status == 200
+        assert full.headers["content-type"] == record["content_type"] == "image/png"
+        assert full.headers["cache-control"].startswith("private")
+        assert hashlib.sha256(full.body).hexdigest() == record["sha256"]
+        with Image.open(io.BytesIO(full.body)) as decoded:
+            assert decoded.format == "PNG"
+            assert decoded.size == (record["width"], record["height"])
+
+        thumbnail = landed.cluster.get(image["thumbnail_url"], user="viewer")
+        assert thumbnail.status == 200
+        assert record.get("thumbnail_uri"), "the operators land a thumbnail beside each image"
+        assert thumbnail.headers["content-type"] == "image/webp"
+        with Image.open(io.BytesIO(thumbnail.body)) as decoded:
+            assert decoded.format == "WEBP"
+            assert max(decoded.size) <= 256
+        stored = landed.cluster.s3.get_object(Bucket=BUCKET, Key=record["thumbnail_uri"].split("/", 3)[3])
+        assert thumbnail.body == stored["Body"].read()
+
+
+def test_a_thumbnail_missing_from_s3_is_replaced_by_its_image(landed: Landed) -> None:
+    (image, *_) = [image for image in landed.listing(BULK, landed.bulk_run)["images"] if image["status"] == "landed"]
+    record = next(r for _, _, r in landed.records(BULK, landed.bulk_run) if r["s3_uri"] == image["s3_uri"])
+    key = record["thumbnail_uri"].split("/", 3)[3]
+    stored = landed.cluster.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    landed.cluster.s3.delete_object(Bucket=BUCKET, Key=key)
+    try:
+        thumbnail = landed.cluster.get(image["thumbnail_url"], user="viewer")
+        assert thumbnail.status == 200
+        assert hashlib.sha256(thumbnail.body).hexdigest() == record["sha256"], "the full image, as a fallback"
+    finally:
+        landed.cluster.s3.put_object(Bucket=BUCKET, Key=key, Body=stored, ContentType="image/webp")
+
+
+def test_the_prompt_comes_from_the_sidecar_on_demand(landed: Landed) -> None:
+    images = landed.listing(BULK, landed.bulk_run)["images"]
+    prompts = {}
+    for image in images:
+        if image["prompt_url"]:
+            answer = landed.cluster.get(image["prompt_url"], user="viewer")
+            assert answer.status == 200
+            prompts[image["item"]] = answer.json()["prompt"]
+    assert prompts == {n: f"A watercolour postcard, number {n}" for n in (1, 2, 4, 5)}
+    assert "watercolour" not in json.dumps(images), "fetched on demand: not in the listing"
+
+
+def _endpoints(landed: Landed) -> list[str]:
+    image = next(i for i in landed.listing(BULK, landed.bulk_run)["images"] if i["status"] == "landed")
+    return [
+        f"{APP}/api/dags/{BULK}/dagRuns/{_q(landed.bulk_run)}/images",
+        image["image_url"],
+        image["thumbnail_url"],
+        image["prompt_url"],
+        f"{APP}/gallery?dag_id={BULK}&run_id={_q(landed.bulk_run)}",
+    ]
+
+
+def test_without_a_token_every_endpoint_answers_401_and_the_ui_cookie_is_enough(landed: Landed) -> None:
+    for path in [*_endpoints(landed), f"{APP}/static/gallery.js"]:
+        assert landed.cluster.get(path).status == 401, path
+        assert landed.cluster.get(path, cookie=landed.cluster.token("viewer")).status == 200, path
+    page = landed.cluster.get(f"{APP}/gallery?dag_id={BULK}&run_id={_q(landed.bulk_run)}")
+    assert page.headers["content-type"].startswith("text/html")
+    assert b"Sign in to Airflow" in page.body
+
+
+def test_a_user_the_auth_manager_refuses_the_dag_gets_403(landed: Landed) -> None:
+    assert landed.cluster.get(f"/api/v2/dags/{OUTSIDER_DAG}", user=OUTSIDER).status == 200, "a valid token"
+    assert landed.cluster.get(f"/api/v2/dags/{BULK}", user=OUTSIDER).status == 403
+    for path in _endpoints(landed):
+        assert landed.cluster.get(path, user=OUTSIDER).status == 403, path
+        assert landed.cluster.get(path, user="viewer").status == 200, path
+    own = landed.listing(OUTSIDER_DAG, landed.single_run, user=OUTSIDER)["images"]
+    assert len(own) == 2
+    assert landed.cluster.get(own[0]["image_url"], user=OUTSIDER).status == 200
+
+
+def test_the_gallery_page_and_its_assets_are_served(landed: Landed) -> None:
+    page = landed.cluster.get(f"{APP}/gallery?dag_id={BULK}&run_id={_q(landed.bulk_run)}", user="viewer")
+    assert page.status == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.body.decode()
+    assert '<main id="grid"' in html
+    assert "static/gallery.js?v=" in html, "relative: works under any base URL"
+    assert "static/gallery.css?v=" in html
+    assert "http://" not in html, "no CDN"
+    assert "https://" not in html
+    script = landed.cluster.get(f"{APP}/static/gallery.js", user="viewer")
+    assert script.status == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert b'loading: "lazy"' in script.body
+    assert landed.cluster.get(f"{APP}/static/../plugin.py", user="viewer").status == 404
+
+
+def test_an_object_no_record_of_the_task_instance_names_is_refused(landed: Landed) -> None:
+    image = next(i for i in landed.listing(BULK, landed.bulk_run)["images"] if i["status"] == "landed")
+    key = urllib.parse.parse_qs(urllib.parse.urlsplit(image["image_url"]).query)["key"][0]
+    prefix = key.rsplit("/item-", 1)[0]
+    other_run = landed.records(OUTSIDER_DAG, landed.single_run)[0][2]["key"]
+    base = f"{APP}/api/dags/{BULK}/dagRuns/{_q(landed.bulk_run)}/taskInstances/generate"
+    listed = {item["Key"] for item in landed.cluster.s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    for stranger in (f"{prefix}/manifest.jsonl", key.replace(".png", ".json"), other_run, f"{prefix}/../{key}"):
+        assert stranger in listed or "/../" in stranger, f"{stranger} is in the bucket: a real object, not named"
+        for endpoint in ("image", "thumbnail", "prompt"):
+            answer = landed.cluster.get(f"{base}/{endpoint}?map_index=-1&key={_q(stranger)}", user="admin")
+            assert answer.status == 404, (endpoint, stranger)
+    assert landed.cluster.get(f"{base}/image?map_index=0&key={_q(key)}", user="admin").status == 404, "another TI"
+    assert landed.cluster.get(f"{base}/image?map_index=-1&key={_q(key)}", user="admin").status == 200
+
+
+def test_the_gallery_reads_s3_through_the_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.providers.amazon.aws.hooks import s3 as s3_hooks
+
+    from airflow_provider_openai_images.ui import objects
+
+    class Hook:
+        def __init__(self, aws_conn_id: str) -> None:
+            self.aws_conn_id = aws_conn_id
+
+        def get_conn(self) -> str:
+            return f"client of {self.aws_conn_id}"
+
+    monkeypatch.setattr(s3_hooks, "S3Hook", Hook)
+    monkeypatch.setattr(objects, "_clients", {})
+    assert objects.s3_client() == "client of aws_default"
+    monkeypatch.setenv("AIRFLOW__OPENAI_IMAGES__GALLERY_AWS_CONN_ID", "gallery_s3")
+    assert objects.s3_client() == "client of gallery_s3"
+    assert objects.s3_client() is objects.s3_client(), "one client per connection, shared by requests"

@@ -1,0 +1,133 @@
+"""The Images view in a real browser: signed in through Airflow's own login page, a DAG run's "Images" tab
+frames the gallery, whose thumbnails load (every ``img`` decoded, ``naturalWidth > 0``) and whose landed,
+rejected and failed images show as such; a task instance's tab shows the same, a click opens the full
+image and "Show prompt" fetches the sidecar's prompt.
+
+``UPDATE_SCREENSHOTS=1 make test-ui`` also writes the screenshot to ``docs/gallery.png``; otherwise it
+goes to the test's temporary directory only (each run's ids differ: the tracked file would change).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_openai_images.testing import Fault
+from tests.conftest import REPO_ROOT
+from tests.ui.gallery_cluster import GalleryCluster, gallery_cluster
+
+expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing").expect
+
+DAG_ID = "bulk_generate_recorded"
+SCREENSHOT = REPO_ROOT / "docs" / "gallery.png"
+TIMEOUT_MS = 30_000
+
+
+@dataclass
+class LandedRun:
+    cluster: GalleryCluster
+    run_id: str
+
+    @property
+    def base_url(self) -> str:
+        return self.cluster.airflow.base_url
+
+
+@pytest.fixture(scope="module")
+def landed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LandedRun]:
+    """A run of ``bulk_generate_recorded`` with six items: item 0 failed, item 3 refused, four landed."""
+    with gallery_cluster(tmp_path_factory) as cluster:
+        cluster.api.blocked_prompt_words.add("banner")
+        cluster.api.inject(Fault.server_error(400))
+        yield LandedRun(cluster, cluster.run(DAG_ID, {"count": 6, "max_concurrency": 1}))
+
+
+@pytest.fixture
+def page(browser: Any, landed_run: LandedRun) -> Iterator[Any]:
+    """A fresh page, signed in as admin through the UI's login form."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1400}, color_scheme="light")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(landed_run.base_url + "/")
+    page.wait_for_url("**/auth/login?**")  # not signed in: the UI sends the browser to Airflow's login page
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(landed_run.cluster.airflow.password("admin"))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(landed_run.base_url + "/")
+    assert "_token" in {cookie["name"] for cookie in context.cookies()}, "the UI's session cookie"
+    yield page
+    context.close()
+
+
+def open_images_tab(page: Any, path: str, url_route: str) -> Any:
+    """Open ``path`` of the UI, click its "Images" tab; the gallery's frame once its cards rendered."""
+    page.goto(path)
+    tab = page.locator(f"a[href$='/plugin/{url_route}']")
+    expect(tab).to_have_text("Images")
+    tab.click()
+    frame_element = page.wait_for_selector("iframe[title='Images']")
+    frame = frame_element.content_frame()
+    frame.wait_for_selector(".card")
+    frame.wait_for_function("document.getElementById('grid').getAttribute('aria-busy') === 'false'")
+    return frame
+
+
+def assert_rendered(frame: Any) -> None:
+    """Six cards: four landed with decoded thumbnails, one rejected and one failed without an image."""
+    badges = frame.locator(".card .badge").all_inner_texts()
+    assert sorted(text.lower() for text in badges) == ["failed", "landed", "landed", "landed", "landed", "rejected"]
+    for status, count in (("rejected", 1), ("failed", 1)):
+        assert frame.locator(f".card[data-status='{status}'] img").count() == 0, f"{status}: no image"
+        assert frame.locator(f".card[data-status='{status}'] .picture.{status}").count() == count
+    images = frame.locator("img")
+    assert images.count() == 4
+    assert images.evaluate_all("images => images.every(image => image.loading === 'lazy')")
+    images.evaluate_all("images => images.forEach(image => image.scrollIntoView())")  # lazy: load them all
+    frame.wait_for_function("[...document.images].every(image => image.complete)")
+    widths = images.evaluate_all("images => images.map(image => image.naturalWidth)")
+    assert all(width > 0 for width in widths), f"every thumbnail decoded: natural widths {widths}"
+    frame.evaluate("window.scrollTo(0, 0)")
+
+
+def test_the_run_page_images_tab_shows_the_gallery(page: Any, landed_run: LandedRun, tmp_path: Path) -> None:
+    run_path = f"{landed_run.base_url}/dags/{DAG_ID}/runs/{urllib.parse.quote(landed_run.run_id, safe='')}"
+    frame = open_images_tab(page, run_path, "openai-images")
+    src = page.locator("iframe[title='Images']").get_attribute("src")
+    assert src == f"openai-images/gallery?dag_id={DAG_ID}&run_id={urllib.parse.quote(landed_run.run_id, safe='')}"
+    assert_rendered(frame)
+    summary = frame.locator("#summary").inner_text()
+    assert "4 landed" in summary
+    assert "1 rejected" in summary
+    assert "1 failed" in summary
+
+    first = frame.locator(".card[data-status='landed']").first
+    first.locator(".show-prompt").click()
+    expect(first.locator(".prompt")).to_have_text("A watercolour postcard, number 1")  # fetched from the sidecar
+    assert frame.locator(".card[data-status='rejected'] .problem").inner_text().endswith("moderation_blocked")
+
+    page.screenshot(path=str(tmp_path / "gallery.png"))
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(SCREENSHOT))
+
+    first.locator(".picture a").click()
+    frame.wait_for_function("document.getElementById('viewer').open")
+    frame.wait_for_function("document.getElementById('viewer-image').complete")
+    assert frame.locator("#viewer-image").evaluate("image => image.naturalWidth") == 1024, "the full image"
+
+
+def test_a_task_instance_images_tab_shows_its_images(page: Any, landed_run: LandedRun) -> None:
+    run = urllib.parse.quote(landed_run.run_id, safe="")
+    task_path = f"{landed_run.base_url}/dags/{DAG_ID}/runs/{run}/tasks/generate"
+    frame = open_images_tab(page, task_path, "openai-images-task")
+    src = page.locator("iframe[title='Images']").get_attribute("src")
+    assert "&task_id=generate&map_index={MAP_INDEX}" in src, "not mapped: the UI leaves the map index as it is"
+    assert_rendered(frame)
+    scope = [part.strip() for part in frame.locator("#scope").inner_text().split("\u203a")]
+    assert scope[:2] == [DAG_ID, landed_run.run_id]
+    assert scope[2].startswith("generate")
