@@ -217,7 +217,7 @@ class ImagesJob:
         request_type = REQUEST_TYPES[item["endpoint"]]
         async with slots:
             try:
-                files = await self._off_loop(self._read_inputs, item)
+                files = await self._off_loop(read_item_inputs, self.s3_hook, item)
                 request = request_type.from_values({**item["values"], "n": len(missing)}, **files)
                 response = await self.client.send(request)
             except OpenAIImagesError as error:
@@ -235,9 +235,6 @@ class ImagesJob:
         count_spend(self._spend, len(report.landed), provenance)
         failure = not_landed(report.failure_message()) if report.problems else None
         return item_outcome(landed, failure, item["values"].get("model"))
-
-    def _read_inputs(self, item: JobItem) -> dict[str, Any]:
-        return read_item_inputs(self.s3_hook, item)
 
 
 def recover_item(

@@ -44,8 +44,12 @@ class JobOutcome(TypedDict):
     spend: Spend
 
 
-def no_spend() -> Spend:
-    return {"images_landed": 0, "cost_usd": 0.0, "possibly_billed_attempts": 0, "possibly_billed_cost_usd": 0.0}
+def no_spend(*, batch: bool = False) -> Spend:
+    """Nothing spent yet; a batch's spend also counts what its images would cost at synchronous prices."""
+    spend: Spend = {"images_landed": 0, "cost_usd": 0.0, "possibly_billed_attempts": 0, "possibly_billed_cost_usd": 0.0}
+    if batch:
+        spend["synchronous_cost_usd"] = 0.0
+    return spend
 
 
 def count_spend(spend: Spend, images: int, provenance: Mapping[str, Any]) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
+from airflow_provider_openai_images.batch.record import item_number
 from airflow_provider_openai_images.core.batches import MAX_BATCH_REQUESTS, MAX_INPUT_FILE_BYTES, input_line
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
@@ -50,7 +51,7 @@ def write_input_file(requests: Iterable[tuple[str, ImageRequest]], *, parameter:
                 try:
                     line = input_line(custom_id, request)
                 except OpenAIImagesValidationError as error:
-                    number = custom_id.rsplit("-", 1)[-1].lstrip("0") or "0"
+                    number = item_number(custom_id)
                     raise OpenAIImagesValidationError(
                         f"{parameter}[{number}].{error.parameter}", error.value, error.allowed, model=error.model
                     ) from None

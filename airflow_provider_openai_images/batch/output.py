@@ -55,7 +55,6 @@ class BatchOutputLanding:
         self.spec = spec
         self.batch_id = batch_id
         self.sent = sent
-        self.s3_hook = s3_hook
         self.prices = prices
         self.image_bytes = image_bytes
         self.describe_failure = describe_failure
@@ -63,9 +62,8 @@ class BatchOutputLanding:
         self.landers = item_landers(s3_hook, spec)
         self.landed: list[dict[int, ImageRecord]] = [{} for _ in spec["items"]]
         self.failures: list[ItemFailure | None] = [None for _ in spec["items"]]
-        self.answered: set[str] = set()
         self.lines = 0
-        self.spend: Spend = {**no_spend(), "synchronous_cost_usd": 0.0}
+        self.spend: Spend = no_spend(batch=True)
 
     def recover(self, sizes: Mapping[str, int]) -> None:
         """What earlier runs landed, from one listing of the prefix (``sizes``)."""
@@ -82,7 +80,6 @@ class BatchOutputLanding:
         if number is None or indices is None or number >= len(self.landed):
             self.log.warning("Batch %s answered custom_id %r, which it was not sent", self.batch_id, result.custom_id)
             return
-        self.answered.add(result.custom_id)
         if all(index in self.landed[number] for index in indices):
             return
         if result.response is None:

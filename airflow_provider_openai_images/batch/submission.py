@@ -124,8 +124,7 @@ async def submit_batch(
         may exist all the same (a retry finds it by its metadata).
     """
     spec = plan.spec
-    endpoints = {spec["items"][int(cid.rsplit("-", 1)[1])]["endpoint"] for cid in sending}
-    (endpoint,) = endpoints  # an operator sends one kind of request
+    (endpoint,) = {item["endpoint"] for item in spec["items"]}  # an operator sends one kind of request
     previous = ([*plan.record["previous"], plan.record["batch_id"]]) if plan.record is not None else []
     number = len(previous) + 1
     metadata = batch_metadata_for(spec["task"], plan.fingerprint, number)

@@ -116,7 +116,7 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
             self.log.info("Nothing to send: every item has landed or was refused for good by an earlier batch")
             items = plan.outcomes()
             manifest = write_manifest(self.s3_hook, spec["bucket"], spec["prefix"], items) if spec["manifest"] else None
-            return {"items": items, "manifest_uri": manifest, "spend": {**no_spend(), "synchronous_cost_usd": 0.0}}
+            return {"items": items, "manifest_uri": manifest, "spend": no_spend(batch=True)}
         record = self._submit(plan, sending)
         self.defer_to_batch(spec, record, **timing)
 

@@ -34,6 +34,13 @@ class BaseImagesJobTrigger(BaseTrigger):
         self.aws_conn_id = aws_conn_id
         self.retry_possibly_billed = retry_possibly_billed
 
+    #: the constructor's arguments, each an attribute of the same name: what :meth:`serialize` stores
+    serialized_arguments: tuple[str, ...] = ("conn_id", "aws_conn_id", "retry_possibly_billed")
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        path = f"{type(self).__module__}.{type(self).__qualname__}"
+        return path, {name: getattr(self, name) for name in self.serialized_arguments}
+
     def hook(self) -> OpenAIImagesHook:
         from airflow_provider_openai_images.hooks import OpenAIImagesHook
 

@@ -29,6 +29,8 @@ class OpenAIImagesBatchTrigger(BaseImagesJobTrigger):
     :param cancel_on_kill: cancel the batch when a user kills the deferred task.
     """
 
+    serialized_arguments = ("spec", "conn_id", "aws_conn_id", "cancel_on_kill")
+
     def __init__(
         self,
         spec: BatchJobSpec,
@@ -39,17 +41,6 @@ class OpenAIImagesBatchTrigger(BaseImagesJobTrigger):
         super().__init__(conn_id, aws_conn_id)
         self.spec = spec
         self.cancel_on_kill = cancel_on_kill
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "spec": self.spec,
-                "conn_id": self.conn_id,
-                "aws_conn_id": self.aws_conn_id,
-                "cancel_on_kill": self.cancel_on_kill,
-            },
-        )
 
     async def run_job(self, hook: OpenAIImagesHook, s3_hook: Any) -> JobOutcome:
         return await run_batch_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)

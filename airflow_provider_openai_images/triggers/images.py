@@ -28,6 +28,8 @@ class OpenAIImagesTrigger(BaseImagesJobTrigger):
     :param retry_possibly_billed: the operator's override of the connection's retry policy.
     """
 
+    serialized_arguments = ("spec", *BaseImagesJobTrigger.serialized_arguments)
+
     def __init__(
         self,
         spec: JobSpec,
@@ -37,17 +39,6 @@ class OpenAIImagesTrigger(BaseImagesJobTrigger):
     ) -> None:
         super().__init__(conn_id, aws_conn_id, retry_possibly_billed)
         self.spec = spec
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "spec": self.spec,
-                "conn_id": self.conn_id,
-                "aws_conn_id": self.aws_conn_id,
-                "retry_possibly_billed": self.retry_possibly_billed,
-            },
-        )
 
     async def run_job(self, hook: OpenAIImagesHook, s3_hook: Any) -> JobOutcome:
         return await run_images_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)
