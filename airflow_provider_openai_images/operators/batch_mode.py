@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_openai_images.accounting import batch_spend_summary
 from airflow_provider_openai_images.batch.submission import BatchPlan, plan_batch, submit_batch
-from airflow_provider_openai_images.exceptions import OpenAIImagesError, OpenAIImagesValidationError
+from airflow_provider_openai_images.exceptions import OpenAIImagesError
 from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
 from airflow_provider_openai_images.operators.deferral import single_request_job, single_request_result
-from airflow_provider_openai_images.operators.failures import airflow_exception, bad_input_fails_at_once
+from airflow_provider_openai_images.operators.failures import airflow_exception, bad_input_fails_at_once, positive
 from airflow_provider_openai_images.results import JobOutcome, no_spend, write_manifest
 
 if TYPE_CHECKING:
@@ -178,16 +178,8 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
 
 
 def seconds(name: str, value: Any) -> float:
-    """``value`` as a positive number of seconds (a rendered template gives a string).
-
-    :raises OpenAIImagesValidationError: (a ``ValueError``) naming ``name``, for anything else.
-    """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = 0.0
-    if isinstance(value, bool) or not number > 0:
-        raise OpenAIImagesValidationError(name, value, "a positive number of seconds")
+    """``value`` as a positive number of seconds (see :func:`positive`)."""
+    number: float = positive(name, value, float, unit="seconds")
     return number
 
 

@@ -17,7 +17,7 @@ from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job
 from airflow_provider_openai_images.operators.base import images_template_fields
 from airflow_provider_openai_images.operators.batch_mode import BaseOpenAIImagesBatchOperator
 from airflow_provider_openai_images.operators.deferral import defer_job, job_outcome, job_spec
-from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
+from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once, positive
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
 from airflow_provider_openai_images.outcomes import FINAL_FAILURES
 from airflow_provider_openai_images.records import ImageRecord
@@ -124,11 +124,11 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
             ]
             asks = [Ask.of(self.request_type.from_values(item["values"])) for item in items]
             Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, asks, batch=self.use_batch_api)
-            concurrency = _positive("max_concurrency", self.max_concurrency, int)
+            concurrency = positive("max_concurrency", self.max_concurrency, int)
             pace = (
                 None
                 if self.images_per_minute in (None, "")
-                else _positive("images_per_minute", self.images_per_minute, float)
+                else positive("images_per_minute", self.images_per_minute, float)
             )
         return job_spec(self, items, context, max_concurrency=concurrency, images_per_minute=pace, manifest=True)
 
@@ -176,16 +176,6 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
             for item, records in zip(outcome["items"], lists, strict=True):
                 item["records"] = records
         return outcome
-
-
-def _positive(name: str, value: Any, kind: type[int] | type[float]) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number <= 0 or isinstance(value, bool):
-        raise OpenAIImagesValidationError(name, value, f"a positive {'integer' if kind is int else 'number'}")
-    return number
 
 
 def _shown(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
@@ -30,6 +30,22 @@ def bad_input_fails_at_once() -> Iterator[None]:
         raise AirflowFailException(f"Bad input, nothing was sent or paid for: {error}") from error
     except OpenAIImagesBudgetError as error:
         raise AirflowFailException(str(error)) from error
+
+
+def positive(name: str, value: Any, kind: type[int] | type[float] = float, *, unit: str = "") -> Any:
+    """``value`` (a rendered template gives a string) as a positive ``kind``, ``unit`` said in the error.
+
+    :raises OpenAIImagesValidationError: (a ``ValueError``, which :func:`bad_input_fails_at_once` turns into
+        a failure without retries) naming ``name``, for anything else.
+    """
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or not number > 0:
+        allowed = f"a positive {'integer' if kind is int else 'number'}{f' of {unit}' if unit else ''}"
+        raise OpenAIImagesValidationError(name, value, allowed)
+    return number
 
 
 def airflow_exception(failure: ItemFailure) -> AirflowException:
