@@ -7,8 +7,12 @@ Enable with ``pytest_plugins = ["airflow_provider_openai_images.testing.pytest_p
   ``openai_images_default`` connection pointing at it through ``AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT``.
   A test may change any of its settings (``api_key``, ``url_ttl``, ``latency``,
   ``unavailable_models``, ``batch_phase_seconds``, ``batch_seconds_per_line``,
-  ``blocked_prompt_words``, ``incompressible_images``): they are put back afterwards, and its batches
-  and files are forgotten.
+  ``blocked_prompt_words``, ``incompressible_images``, ``compatible_server``, ``extra_models``,
+  ``shutdown_dates``): they are put back afterwards, and its batches and files are forgotten.
+- ``compatible_images_api_emulator``: a second session emulator, serving what Azure OpenAI and compatible
+  servers still serve (``compatible_server=True``: DALL-E, variations, retired GPT image models), with the
+  ``openai_images_compatible`` connection pointing at it (``model_lifecycle`` off: OpenAI's shutdown dates
+  do not apply there). Its settings are restored after each test, like the first one's.
 - ``images_api_emulator_in_process``: a fresh emulator that is never started, for tests that must
   not open sockets; reach it with ``transport=emulator.transport()``. ``openai_images_default``
   points at its in-process address, with its key. Its batches' threads are ended after the test.
@@ -17,15 +21,21 @@ Enable with ``pytest_plugins = ["airflow_provider_openai_images.testing.pytest_p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from airflow_provider_openai_images.testing.emulator import ImagesAPIEmulator
 
 #: settings a test may change, put back after it
-_SETTINGS = ("api_key", "url_ttl", "latency", "batch_phase_seconds", "batch_seconds_per_line", "incompressible_images")
+_SETTINGS = (
+    "api_key", "url_ttl", "latency", "batch_phase_seconds", "batch_seconds_per_line", "incompressible_images",
+    "compatible_server",
+)  # fmt: skip
 #: settings that are mutable sets: copied, so that a test changing the set itself changes nothing
 _SET_SETTINGS = ("unavailable_models", "blocked_prompt_words")
+#: settings that are mutable dicts: copied likewise
+_DICT_SETTINGS = ("extra_models", "shutdown_dates")
 
 
 @pytest.fixture(scope="session")
@@ -41,16 +51,47 @@ def images_api_emulator(
 ) -> Iterator[ImagesAPIEmulator]:
     """The session's emulator, reset, with ``openai_images_default`` pointing at it; the settings a
     test changes are restored after it."""
-    emulator = images_api_emulator_server
+    with _restored(images_api_emulator_server) as emulator:
+        for name, value in emulator.connection_env().items():
+            monkeypatch.setenv(name, value)
+        yield emulator
+
+
+#: the connection of :func:`compatible_images_api_emulator` (the example DAGs' DALL-E variations use it)
+COMPATIBLE_CONN_ID = "openai_images_compatible"
+
+
+@pytest.fixture(scope="session")
+def compatible_images_api_emulator_server() -> Iterator[ImagesAPIEmulator]:
+    """A second emulator per test session, started over HTTP, serving as compatible servers do."""
+    with ImagesAPIEmulator(compatible_server=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def compatible_images_api_emulator(
+    compatible_images_api_emulator_server: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ImagesAPIEmulator]:
+    """The compatible session emulator, reset, with ``openai_images_compatible`` pointing at it."""
+    with _restored(compatible_images_api_emulator_server) as emulator:
+        for name, value in emulator.connection_env(COMPATIBLE_CONN_ID, model_lifecycle="off").items():
+            monkeypatch.setenv(name, value)
+        yield emulator
+
+
+@contextmanager
+def _restored(emulator: ImagesAPIEmulator) -> Iterator[ImagesAPIEmulator]:
+    """``emulator`` reset, and after the block reset again with the settings it had put back."""
     settings = {name: getattr(emulator, name) for name in _SETTINGS}
     settings.update({name: set(getattr(emulator, name)) for name in _SET_SETTINGS})
+    settings.update({name: dict(getattr(emulator, name)) for name in _DICT_SETTINGS})
     emulator.reset()
-    for name, value in emulator.connection_env().items():
-        monkeypatch.setenv(name, value)
-    yield emulator
-    emulator.reset()
-    for name, value in settings.items():
-        setattr(emulator, name, value)
+    try:
+        yield emulator
+    finally:
+        emulator.reset()
+        for name, value in settings.items():
+            setattr(emulator, name, value)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 
-GENERATE = {"prompt": "an otter", "model": "gpt-image-1-mini", "size": "1024x1024", "quality": "low", "n": 2}
+GENERATE = {"prompt": "an otter", "model": "gpt-image-2.5-flare", "size": "1024x1024", "quality": "low", "n": 2}
 
 
 @pytest.fixture
@@ -70,15 +70,28 @@ def test_a_drop_after_generation_is_billed_over_http_and_a_drop_before_is_not(em
     assert emulator.billed_images == 2
 
 
-def test_a_corrupt_image_and_a_model_no_longer_served_over_http(emulator: ImagesAPIEmulator) -> None:
-    emulator.unavailable_models.add("dall-e-3")
+def test_a_corrupt_image_and_models_not_served_over_http(emulator: ImagesAPIEmulator) -> None:
+    emulator.unavailable_models.add("gpt-image-2")
     emulator.inject(Fault.corrupt_image())
     with _client(emulator) as client:
         corrupt = client.post("/images/generations", json=GENERATE)
-        gone = client.post("/images/generations", json={"prompt": "a kite", "model": "dall-e-3"})
+        unavailable = client.post("/images/generations", json={**GENERATE, "model": "gpt-image-2"})
+        retired = client.post("/images/generations", json={"prompt": "a kite", "model": "dall-e-3"})
+        listed = [model["id"] for model in client.get("/models").json()["data"]]
+        retrieved = client.get("/models/gpt-image-2.5-flare")
+        gone = client.get("/models/dall-e-3")
     content = base64.b64decode(corrupt.json()["data"][0]["b64_json"], validate=True)
     assert corrupt.status_code == 200
     assert content.startswith(b"\x89PNG")
-    assert gone.status_code == 404
-    assert gone.json()["error"]["code"] == "model_not_found"
-    assert [r.billed_images for r in emulator.requests] == [2, 0]
+    for refused, model in ((unavailable, "gpt-image-2"), (retired, "dall-e-3"), (gone, "dall-e-3")):
+        assert refused.status_code == 404
+        assert refused.json()["error"] == {
+            "message": f"The model `{model}` does not exist or you do not have access to it.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "model_not_found",
+        }
+    assert "gpt-image-2.5-flare" in listed
+    assert not {"gpt-image-2", "dall-e-3"} & set(listed)
+    assert retrieved.json()["shutdown_date"] is None
+    assert [r.billed_images for r in emulator.requests] == [2, 0, 0, 0, 0, 0]

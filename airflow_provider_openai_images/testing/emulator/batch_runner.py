@@ -15,8 +15,6 @@ import secrets
 import time
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from airflow_provider_openai_images.core.pricing import PriceTable
-from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.testing.emulator.batch_faults import UNEXECUTED_ERRORS
 from airflow_provider_openai_images.testing.emulator.batch_lines import (
     BatchErrorJSON,
@@ -25,6 +23,7 @@ from airflow_provider_openai_images.testing.emulator.batch_lines import (
     read_body,
 )
 from airflow_provider_openai_images.testing.emulator.batch_output import Spool, answered_line, unexecuted_line
+from airflow_provider_openai_images.testing.emulator.prices import answer_cost
 from airflow_provider_openai_images.testing.emulator.records import RecordedRequest
 from airflow_provider_openai_images.testing.emulator.validation import RequestRejected
 
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.testing.emulator.batches import BatchRecord, BatchStore
 
 Fate = Literal["completed", "expired", "cancelled"]
-_PRICES = PriceTable()
 
 
 class BatchRun:
@@ -133,19 +131,12 @@ class BatchRun:
             return
         output.append(answered_line(line.custom_id, 200, request_id, answer))
         images, usage = len(answer["data"]), answer.get("usage")
-        cost = _PRICES.answer_cost(
-            validated.model,
-            images=images,
-            usage=ImagesUsage.from_json(usage) if usage else None,
-            quality=answer.get("quality") or validated.params.get("quality"),
-            size=answer.get("size") or validated.params.get("size"),
-            batch=True,
-        )
+        cost = answer_cost(validated, answer, batch=True)
         with store.changing():
             record.completed += 1
             record.lines_processed += 1
             record.billed_images += images
-            record.billed_usd += cost or 0.0
+            record.billed_usd += cost
             for key in record.usage:
                 record.usage[key] += int((usage or {}).get(key, 0))
 

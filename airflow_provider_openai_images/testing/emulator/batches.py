@@ -79,7 +79,7 @@ class BatchRecord:
     :param cancel_requested: ``POST /batches/{id}/cancel`` was received.
     :param lines_processed: lines executed so far (answered or refused; not the expired or cancelled).
     :param billed_images: images generated for its lines, paid for at batch price.
-    :param billed_usd: their cost, from each answer through ``PriceTable.answer_cost(..., batch=True)``.
+    :param billed_usd: their cost in USD at batch price, from the emulator's own prices (:mod:`.prices`).
     :param fault: the scripted fate it took at creation (``emulator.inject_batch``), if any.
     """
 

@@ -18,6 +18,9 @@ def _main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-phase-seconds", type=float, default=0.1, help="least time in each batch status")
     parser.add_argument("--batch-seconds-per-line", type=float, default=0.0)
     parser.add_argument("--incompressible-images", action="store_true", help="noise images, as big as real ones")
+    parser.add_argument(
+        "--compatible-server", action="store_true", help="serve every model, retired ones included (as Azure does)"
+    )
     args = parser.parse_args(argv)
     emulator = ImagesAPIEmulator(
         host=args.host,
@@ -27,6 +30,7 @@ def _main(argv: list[str] | None = None) -> None:
         batch_phase_seconds=args.batch_phase_seconds,
         batch_seconds_per_line=args.batch_seconds_per_line,
         incompressible_images=args.incompressible_images,
+        compatible_server=args.compatible_server,
     )
     with emulator:
         print(f"Images API emulator at {emulator.base_url} (images served from {emulator.image_host_url})")

@@ -2,15 +2,17 @@
 
 :class:`EmulatorCore` holds one emulator's state (scripted faults, the requests received and the
 downloads made, the images it serves, request ids, the requests in flight), reads its settings (the
-expected key, URL lifetime, latency, models no longer served, image host address) from its owner at
-each request, and answers each request with a :class:`Reply` that says what to send, after how long
-and how. It never sleeps and never touches a socket: the HTTP server and the in-process httpx
-transport carry replies out, each in its own way.
+expected key, URL lifetime, latency, models served, image host address) from its owner at each
+request, and answers each request with a :class:`Reply` that says what to send, after how long and
+how. Which models are served (OpenAI's today, or every one as a compatible server, plus extra ones)
+is read at each request too (:mod:`.serving`): the image endpoints and the Models API (``GET
+/models``, ``GET /models/{model}``, never billed) follow it. It never sleeps and never touches a
+socket: the HTTP server and the in-process httpx transport carry replies out, each in its own way.
 
 Billing is the real API's: a request's images are paid for the moment :meth:`EmulatorCore.answer`
 generates them (``RecordedRequest.billed_images``), whatever then becomes of the reply: delivered
 whole, truncated, delayed past the client's read timeout, dropped after generation, or corrupt.
-Requests refused before generation bill nothing: 401, 404 (unknown path, model no longer served),
+Requests refused before generation bill nothing: 401, 404 (unknown path, model not served),
 spec and model-rule rejections, ``status`` and ``non_json`` faults, and a ``drop`` that strikes
 before generation.
 
@@ -39,10 +41,11 @@ from airflow_provider_openai_images.testing.emulator.batch_api import OBJECT_END
 from airflow_provider_openai_images.testing.emulator.batches import BatchStore
 from airflow_provider_openai_images.testing.emulator.faults import Fault
 from airflow_provider_openai_images.testing.emulator.files import FileStore
-from airflow_provider_openai_images.testing.emulator.generation import images_response, models_response
-from airflow_provider_openai_images.testing.emulator.parsing import ENDPOINT_METHODS, ParsedRequest
+from airflow_provider_openai_images.testing.emulator.generation import images_response
+from airflow_provider_openai_images.testing.emulator.parsing import ENDPOINT_METHODS, ParsedRequest, model_id
 from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
 from airflow_provider_openai_images.testing.emulator.replies import Delivery, Reply, json_reply
+from airflow_provider_openai_images.testing.emulator.serving import ServingSettings, model_object, models_list
 from airflow_provider_openai_images.testing.emulator.validation import (
     RequestRejected,
     ValidatedRequest,
@@ -63,8 +66,9 @@ _EXPIRED = b"<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time
 _NOT_FOUND = b"<Error><Code>BlobNotFound</Code></Error>"
 
 
-class CoreSettings(Protocol):
-    """What the core reads from its owner at every request, so that changes apply at once."""
+class CoreSettings(ServingSettings, Protocol):
+    """What the core reads from its owner at every request, so that changes apply at once (which models are
+    served: :class:`~.serving.ServingSettings`)."""
 
     #: the key requests must carry
     api_key: str
@@ -80,10 +84,6 @@ class CoreSettings(Protocol):
     incompressible_images: bool
 
     @property
-    def unavailable_models(self) -> Collection[str]:
-        """Models answered ``404 model_not_found``, as the API answers a shut-down model."""
-
-    @property
     def blocked_prompt_words(self) -> Collection[str]:
         """Words whose presence in a prompt (any case) gets it refused as the safety system refuses it."""
 
@@ -96,8 +96,8 @@ class EmulatorCore:
     """The Images API's behaviour: validation, faults, generation, billing and the image host; and the
     Files and Batch APIs.
 
-    :param settings: the key, URL lifetime, latency, unavailable models, blocked words, batch timings
-        and image host address, read at each request (the :class:`ImagesAPIEmulator` that owns this core).
+    :param settings: the key, URL lifetime, latency, models served, blocked words, batch timings and
+        image host address, read at each request (the :class:`ImagesAPIEmulator` that owns this core).
     """
 
     def __init__(self, settings: CoreSettings) -> None:
@@ -177,7 +177,9 @@ class EmulatorCore:
         delay = fault.seconds if fault is not None and kind == "delay" else 0.0
         try:
             if record.endpoint == "models":
-                reply = json_reply(200, models_response(self.settings.unavailable_models), request_id)
+                reply = json_reply(200, models_list(self.settings), request_id)
+            elif record.endpoint == "model":
+                reply = json_reply(200, model_object(model_id(record.path), self.settings), request_id)
             elif record.endpoint in OBJECT_ENDPOINTS:
                 reply = self._objects.answer(record, request_id)
             else:
@@ -200,7 +202,7 @@ class EmulatorCore:
     def generate(self, record: RecordedRequest, *, corrupt: bool = False) -> tuple[ValidatedRequest, dict[str, Any]]:
         """Validate, moderate and answer one image request (an ``ImagesResponse``), billing nothing:
         the synchronous endpoints bill their requests, a batch its lines (raises :class:`RequestRejected`)."""
-        validated = validate_image_request(record, self.settings.unavailable_models, self.files.read)
+        validated = validate_image_request(record, self.settings, self.files.read)
         check_prompt(validated.params.get("prompt"), self.settings.blocked_prompt_words)
         payload = images_response(
             validated, self._store, corrupt=corrupt, incompressible=self.settings.incompressible_images

@@ -27,7 +27,7 @@ class Fault:
         ``delay`` (wait, then answer normally) or ``corrupt`` (200 whose images are cut to half
         their bytes).
     :param endpoint: only requests to this endpoint (``generations``, ``edits``, ``variations``,
-        ``models``; the Files and Batch APIs' ``files``, ``file``, ``file_content``, ``batches``,
+        ``models``, ``model``; the Files and Batch APIs' ``files``, ``file``, ``file_content``, ``batches``,
         ``batch``, ``batch_cancel``) match; ``None`` matches all.
     :param times: how many matching requests it applies to.
     :param after_generation: for ``drop``: generate (and bill) the images first, then hang up.

@@ -9,7 +9,7 @@ reach a real host with them.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_images.testing.emulator.batch_faults import BatchFault
@@ -19,6 +19,7 @@ from airflow_provider_openai_images.testing.emulator.faults import Fault
 from airflow_provider_openai_images.testing.emulator.files import FileRecord
 from airflow_provider_openai_images.testing.emulator.http_server import EmulatorHTTPServers
 from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
+from airflow_provider_openai_images.testing.emulator.serving import check_serving_settings
 from airflow_provider_openai_images.testing.emulator.validation import spec_validators
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ IN_PROCESS_IMAGE_HOST_URL = "http://image-host.emulator.invalid"
 
 class ImagesAPIEmulator:
     """A local, offline stand-in for the OpenAI Images API, for demos and tests.
+
+    By default it is OpenAI's API as of 2026-12-05 (:data:`~.served_models.AS_OF`), with a model
+    catalogue and rules of its own (:mod:`.served_models`), not the provider's: it serves the models
+    OpenAI still serves (``gpt-image-2``, the ``gpt-image-2.5`` and ``gpt-image-2.6`` families and
+    their snapshots) and answers any other name, the models OpenAI shut down included (DALL·E, the
+    ``gpt-image-1`` models, ``chatgpt-image-latest``), ``404 model_not_found``, billing nothing.
+    ``compatible_server=True`` serves them all, as Azure OpenAI and compatible servers do.
 
     It bills as the real API does: an image is paid for once generated, whatever becomes of the
     answer. A truncated body, an answer the client stopped waiting for (``Fault.slow``), a connection
@@ -55,9 +63,18 @@ class ImagesAPIEmulator:
     :param host: interface to listen on (loopback by default).
     :param port: API port; 0 picks a free one. The image host always takes a free port.
     :param latency: seconds added to every image request, to imitate generation time.
-    :param unavailable_models: models the endpoint no longer serves (a shut-down model): requests
-        for them are answered ``404 model_not_found`` and billed nothing, and ``GET /models`` leaves
-        them out. The attribute is a mutable ``set``.
+    :param unavailable_models: models the endpoint no longer serves (a shut-down model), on top of
+        everything else: requests for them are answered ``404 model_not_found`` and billed nothing,
+        and the Models API leaves them out. The attribute is a mutable ``set``.
+    :param compatible_server: serve every model of the catalogue, DALL·E and retired GPT image models
+        included, and names the catalogue does not know (``gpt-image*``/``chatgpt-image*`` names as GPT
+        image models, others DALL·E-like), as Azure OpenAI and self-hosted compatible servers do.
+        ``False``: OpenAI's API as of 2026-12-05.
+    :param extra_models: new model name -> the catalogue model it behaves as exactly; served in either
+        mode and listed by the Models API (a model released tomorrow). A mutable ``dict``.
+    :param shutdown_dates: model name -> the ``shutdown_date`` (``YYYY-MM-DD`` or ``None``) the Models
+        API reports for it, instead of OpenAI's date (default mode) or none (compatible mode, extra
+        models). A mutable ``dict``.
     :param batch_phase_seconds: the least time a batch spends ``validating``, ``in_progress``,
         ``finalizing`` and ``cancelling``.
     :param batch_seconds_per_line: the time a batch spends on each line, besides generating it.
@@ -81,7 +98,11 @@ class ImagesAPIEmulator:
         batch_seconds_per_line: float = 0.0,
         blocked_prompt_words: Iterable[str] = (),
         incompressible_images: bool = False,
+        compatible_server: bool = False,
+        extra_models: Mapping[str, str] | None = None,
+        shutdown_dates: Mapping[str, str | None] | None = None,
     ) -> None:
+        check_serving_settings(extra_models or {}, shutdown_dates or {})
         self.api_key = api_key
         self.url_ttl = url_ttl
         self.latency = latency
@@ -90,6 +111,9 @@ class ImagesAPIEmulator:
         self.batch_seconds_per_line = batch_seconds_per_line
         self.blocked_prompt_words: set[str] = set(blocked_prompt_words)
         self.incompressible_images = incompressible_images
+        self.compatible_server = compatible_server
+        self.extra_models: dict[str, str] = dict(extra_models or {})
+        self.shutdown_dates: dict[str, str | None] = dict(shutdown_dates or {})
         self._host = host
         self._port = port
         self._servers: EmulatorHTTPServers | None = None

@@ -2,10 +2,10 @@
 
 Both adapters, the HTTP server and the in-process httpx transport, parse with this module, so what
 ``emulator.requests`` records does not depend on how a request arrived. It routes OpenAI paths
-(``/v1/images/...``, ``/v1/models``, the Files and Batch APIs under ``/v1/files`` and ``/v1/batches``)
-and Azure OpenAI ones (``/openai/deployments/{name}/images/...``, ``/openai/models``), tells which
-authentication scheme carried the right key, redacts secrets, and decodes JSON and
-``multipart/form-data`` bodies.
+(``/v1/images/...``, ``/v1/models`` and ``/v1/models/{model}``, the Files and Batch APIs under
+``/v1/files`` and ``/v1/batches``) and Azure OpenAI ones (``/openai/deployments/{name}/images/...``,
+``/openai/models`` and ``/openai/models/{model}``), tells which authentication scheme carried the
+right key, redacts secrets, and decodes JSON and ``multipart/form-data`` bodies.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from airflow_provider_openai_images.testing.emulator.records import RecordedRequest, UploadedFile
 from airflow_provider_openai_images.testing.emulator.validation import SCHEMAS, RequestRejected
@@ -30,6 +30,7 @@ ENDPOINT_METHODS: dict[str, tuple[str, ...]] = {
     "edits": ("POST",),
     "variations": ("POST",),
     "models": ("GET",),
+    "model": ("GET",),
     "files": ("GET", "POST"),
     "file": ("GET", "DELETE"),
     "file_content": ("GET",),
@@ -67,9 +68,13 @@ def route(path: str) -> tuple[str | None, AuthScheme]:
         return _image_endpoint(tail[1] if len(tail) == 2 else ""), "api-key"
     if path == "/openai/models":
         return "models", "api-key"
+    if _is_model_path(path, "/openai/models/"):
+        return "model", "api-key"
     rest = path.removeprefix("/v1/")
     if rest == "models":
         return "models", "bearer"
+    if _is_model_path(path, "/v1/models/"):
+        return "model", "bearer"
     parts = rest.split("/")
     if parts[0] in ("files", "batches") and path.startswith("/v1/"):
         shape = tuple("{id}" if position == 1 and part else part for position, part in enumerate(parts))
@@ -80,6 +85,16 @@ def route(path: str) -> tuple[str | None, AuthScheme]:
 def object_id(path: str) -> str:
     """The ``{id}`` of a Files or Batch API path (``/v1/files/{id}/content`` -> the file id)."""
     return path.removeprefix("/v1/").split("/")[1]
+
+
+def model_id(path: str) -> str:
+    """The ``{model}`` of ``/v1/models/{model}`` (or Azure's ``/openai/models/{model}``), URL-decoded."""
+    return unquote(path.rsplit("/models/", 1)[1])
+
+
+def _is_model_path(path: str, prefix: str) -> bool:
+    tail = path.removeprefix(prefix)
+    return path.startswith(prefix) and bool(tail) and "/" not in tail
 
 
 def _image_endpoint(rest: str) -> str | None:

@@ -21,7 +21,8 @@ class UploadedFile:
 class RecordedRequest:
     """One request the emulator received; secrets in headers are replaced by ``<redacted>``.
 
-    ``endpoint`` names what was asked: ``generations``, ``edits``, ``variations``, ``models``, or of the
+    ``endpoint`` names what was asked: ``generations``, ``edits``, ``variations``, ``models`` (the
+    list), ``model`` (one model), or of the
     Files and Batch APIs ``files`` (upload, list), ``file`` (retrieve, delete), ``file_content``,
     ``batches`` (create, list), ``batch`` (retrieve), ``batch_cancel``. A file upload's part keeps its
     name and type but not its content, which is on disk (``emulator.files``).

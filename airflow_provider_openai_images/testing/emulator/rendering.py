@@ -1,5 +1,6 @@
 """The emulator's pictures: drawn from the prompt's hash with Pillow, and encoded as PNG, JPEG or WEBP;
-or random noise (:func:`noise_file`), as big as real pictures, for benchmarks.
+or random noise (:func:`noise_file`), as big as real pictures, for benchmarks. The GIF and SVG
+previews are made from these drawings by :mod:`.previews`.
 
 Pillow is imported inside the functions, so importing the emulator stays light.
 """
@@ -14,17 +15,24 @@ import textwrap
 import zlib
 from typing import Any
 
-#: ``output_format`` -> (Pillow format, MIME type)
-FORMATS = {"png": ("PNG", "image/png"), "jpeg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+#: ``output_format`` -> (Pillow format, MIME type); GIF and SVG files are made by :mod:`.previews`
+FORMATS = {
+    "png": ("PNG", "image/png"),
+    "jpeg": ("JPEG", "image/jpeg"),
+    "webp": ("WEBP", "image/webp"),
+    "gif": ("GIF", "image/gif"),
+    "svg": ("SVG", "image/svg+xml"),
+}
 
 
-def _colour(seed: str) -> tuple[int, int, int]:
+def colour(seed: str) -> tuple[int, int, int]:
+    """A colour drawn from ``seed``'s hash."""
     digest = hashlib.sha256(seed.encode()).digest()
     return digest[0], digest[1], digest[2]
 
 
 def encode_image(image: Any, output_format: str, compression: int | None) -> bytes:
-    """``image`` as the bytes of an ``output_format`` file (``png``, ``jpeg``, ``webp``)."""
+    """``image`` as the bytes of a still ``output_format`` file (``png``, ``jpeg``, ``webp``)."""
     pil_format, _ = FORMATS[output_format]
     if pil_format == "JPEG" and image.mode != "RGB":
         image = image.convert("RGB")
@@ -41,25 +49,29 @@ def render_image(
     *,
     source: Any = None,
     mask: Any = None,
+    markup: Any = None,
     transparent: bool = False,
 ) -> Any:
-    """Draw a deterministic picture for ``prompt``: new, or ``source`` repainted where ``mask`` is clear."""
+    """Draw a deterministic picture for ``prompt``: new, or ``source`` repainted where ``mask`` is clear,
+    with the strokes of a ``markup`` overlay drawn on it."""
     from PIL import Image, ImageDraw, ImageFont, ImageOps
 
     width, height = size
-    colour = _colour(f"{prompt}#{index}")
+    fill = colour(f"{prompt}#{index}")
     if source is not None:
         base = ImageOps.fit(source.convert("RGBA"), size)
-        overlay = Image.new("RGBA", size, (*colour, 255))
+        overlay = Image.new("RGBA", size, (*fill, 255))
         if mask is not None:
             alpha = ImageOps.fit(mask.convert("RGBA"), size).getchannel("A")
             base = Image.composite(base, overlay, alpha.point(lambda value: 255 if value else 0))
         else:
             base = Image.blend(base, overlay, 0.35)
+        if markup is not None:
+            base.alpha_composite(ImageOps.fit(markup.convert("RGBA"), size))
     else:
-        base = Image.new("RGBA", size, (*colour, 0 if transparent else 255))
+        base = Image.new("RGBA", size, (*fill, 0 if transparent else 255))
     draw = ImageDraw.Draw(base)
-    accent = tuple(255 - channel for channel in colour)
+    accent = tuple(255 - channel for channel in fill)
     draw.ellipse(
         (width // 4, height // 4, 3 * width // 4, 3 * height // 4), outline=(*accent, 255), width=max(2, width // 64)
     )

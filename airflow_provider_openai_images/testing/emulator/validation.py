@@ -1,28 +1,35 @@
 """Whether a parsed request is one the real Images API would accept: its body against the packaged
-OpenAPI document, its parameters against the provider's model rules, its uploads against what the
-API takes, its prompt against the emulated safety system. Anything else raises
+OpenAPI document, its model against the models served (:mod:`.serving`), its parameters against the
+emulator's own model rules (:mod:`.model_rules`), its uploads against what the API takes
+(:mod:`.uploads`), its prompt against the emulated safety system. Anything else raises
 :class:`RequestRejected`, carrying the API's error answer.
 
 Edits come as multipart uploads or as JSON (``EditImageBodyJsonParam``, images by data URL or file
-id, see :mod:`.image_refs`); both go through the same upload checks. The Batch and Files document
+id, see :mod:`.image_refs`); both go through the same upload checks. A multipart ``svg`` object comes
+as ``svg[model]`` and ``svg[reasoning][effort]`` fields. The Batch and Files document
 (``openai-batch-files-openapi.yaml``) has a registry of its own: :func:`batch_spec_validator`.
+
+A request that names no model gets the OpenAPI document's default (``dall-e-2`` for generations and
+variations, ``gpt-image-1.5`` for edits), which OpenAI has shut down: the emulator's assumption is
+that OpenAI then answers ``404 model_not_found`` as for any model it no longer serves.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
-from airflow_provider_openai_images.core.models import ModelRules, validate_parameters
-from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from airflow_provider_openai_images.testing.emulator.faults import Fault
 from airflow_provider_openai_images.testing.emulator.image_refs import ReadFile, resolve_images
+from airflow_provider_openai_images.testing.emulator.model_rules import check_parameters
 from airflow_provider_openai_images.testing.emulator.records import RecordedRequest, UploadedFile
 from airflow_provider_openai_images.testing.emulator.rejections import RequestRejected
+from airflow_provider_openai_images.testing.emulator.served_models import Endpoint, ModelSpec
+from airflow_provider_openai_images.testing.emulator.serving import ServingSettings, served_model
+from airflow_provider_openai_images.testing.emulator.uploads import check_uploads
 
 __all__ = [
     "SCHEMAS",
@@ -40,21 +47,26 @@ SCHEMAS = {
     "edits": "CreateImageEditRequest",
     "variations": "CreateImageVariationRequest",
 }
-_SUPPORTED_UPLOAD_TYPES = ("image/png", "image/jpeg", "image/webp")
-_INTEGER_FORM_FIELDS = ("n", "output_compression", "partial_images")
+_INTEGER_FORM_FIELDS = ("n", "output_compression", "partial_images", "frame_count", "frame_duration_ms")
+#: the spec's default model, by endpoint
+DEFAULT_MODELS = {"generations": "dall-e-2", "edits": "gpt-image-1.5", "variations": "dall-e-2"}
+#: request fields that are uploads, not scalar parameters
+_UPLOAD_FIELDS = ("image", "images", "mask", "markup")
 _IMAGES_SPEC, _BATCH_SPEC = "openai-images-openapi.yaml", "openai-batch-files-openapi.yaml"
 
 
 @dataclass(frozen=True)
 class ValidatedRequest:
-    """An image request that passed every check: its parameters and its decoded Pillow images."""
+    """An image request that passed every check: the model serving it, its parameters and its decoded
+    Pillow images."""
 
     endpoint: str
     model: str
-    rules: ModelRules | None
+    spec: ModelSpec
     params: dict[str, Any]
     sources: list[Any] = field(default_factory=list)
     mask: Any = None
+    markup: Any = None
 
 
 @cache
@@ -95,23 +107,25 @@ def spec_validators() -> dict[str, Any]:
 
 def validate_against_spec(endpoint: str, body: dict[str, Any], *, schema: str | None = None) -> None:
     """Raise :class:`RequestRejected` if ``body`` does not match the endpoint's request schema (or ``schema``)."""
+    from jsonschema.exceptions import best_match
+
     validator = spec_validator(schema) if schema is not None else spec_validators()[endpoint]
-    error = next(iter(validator.iter_errors(body)), None)
+    error = best_match(validator.iter_errors(body))  # the most specific error, not "not valid under anyOf"
     if error is not None:
         param = str(error.absolute_path[0]) if error.absolute_path else None
         raise RequestRejected(400, f"Invalid request body: {error.message}", param=param, code="invalid_value")
 
 
 def validate_image_request(
-    record: RecordedRequest, unavailable_models: Collection[str] = (), read_file: ReadFile | None = None
+    record: RecordedRequest, serving: ServingSettings, read_file: ReadFile | None = None
 ) -> ValidatedRequest:
     """Check a request to an image endpoint as the API would (raises :class:`RequestRejected`).
 
-    :param unavailable_models: models the endpoint no longer serves: answered ``404 model_not_found``.
+    :param serving: which models are served (the emulator's settings): others are answered
+        ``404 model_not_found``.
     :param read_file: a Files API file's content by id, for JSON edits naming images by ``file_id``.
     """
-    endpoint = record.endpoint
-    assert endpoint in SCHEMAS
+    endpoint = _image_endpoint(record.endpoint)
     json_edit = endpoint == "edits" and record.json is not None
     uploads: dict[str, list[UploadedFile]] = {}
     if endpoint == "generations" or json_edit:
@@ -119,28 +133,27 @@ def validate_image_request(
     else:
         params, uploads = _multipart_parameters(record)
     validate_against_spec(endpoint, params, schema="EditImageBodyJsonParam" if json_edit else None)
-    model = params.get("model") or ("dall-e-2" if endpoint != "edits" else "gpt-image-1.5")
-    if model in unavailable_models:
-        raise RequestRejected(
-            404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
-        )
-    scalars = {key: value for key, value in params.items() if key not in ("image", "image[]", "images", "mask")}
-    try:
-        rules = validate_parameters(model, endpoint, scalars)  # type: ignore[arg-type]
-    except OpenAIImagesValidationError as error:
-        raise RequestRejected(400, error.message, param=error.parameter, code="invalid_value") from None
+    model = params.get("model") or DEFAULT_MODELS[endpoint]
+    spec = served_model(model, serving)
+    scalars = {key: value for key, value in params.items() if key not in _UPLOAD_FIELDS}
+    check_parameters(spec, endpoint, scalars)
     if json_edit:
-        if rules is not None and not rules.is_gpt_image:
+        if spec.family in ("dall-e-2", "dall-e-3"):
             raise RequestRejected(
                 400, f"JSON edits take GPT image models only: {model} edits need a multipart upload.", param="model"
             )
+        if params.get("markup") is not None:
+            raise RequestRejected(
+                400, "Invalid 'markup': send it as a file part of a multipart edit, not in JSON.", param="markup"
+            )
         uploads = resolve_images(params, read_file)
-    sources = [_open_upload(upload, "image") for upload in uploads.get("image", [])]
-    mask = _open_upload(uploads["mask"][0], "mask") if uploads.get("mask") else None
-    _check_uploads(
-        rules.name if rules else model, rules is not None and not rules.is_gpt_image, endpoint, sources, mask
-    )
-    return ValidatedRequest(endpoint, model, rules, params, sources, mask)
+    checked = check_uploads(spec, endpoint, params, uploads)
+    return ValidatedRequest(endpoint, model, spec, params, checked.sources, checked.mask, checked.markup)
+
+
+def _image_endpoint(endpoint: str | None) -> Endpoint:
+    assert endpoint in SCHEMAS, f"not an image endpoint: {endpoint}"
+    return cast("Endpoint", endpoint)
 
 
 def check_prompt(prompt: Any, blocked_words: Collection[str]) -> None:
@@ -165,7 +178,10 @@ def _multipart_parameters(record: RecordedRequest) -> tuple[dict[str, Any], dict
                 raise RequestRejected(400, f"Invalid integer for '{name}': {value!r}", param=name) from None
         elif name == "stream":
             value = value == "true"
-        params[name] = value
+        if name.startswith("svg["):
+            _set_svg_field(params, name, value)
+        else:
+            params[name] = value
     uploads: dict[str, list[UploadedFile]] = {}
     for upload in record.files:
         uploads.setdefault("image" if upload.field_name == "image[]" else upload.field_name, []).append(upload)
@@ -174,67 +190,23 @@ def _multipart_parameters(record: RecordedRequest) -> tuple[dict[str, Any], dict
         params["image"] = ["<binary>"] * len(multi)
     elif uploads.get("image"):
         params["image"] = "<binary>"
-    if uploads.get("mask"):
-        params["mask"] = "<binary>"
+    for name in ("mask", "markup"):
+        if uploads.get(name):
+            params[name] = "<binary>"
     if len([u for u in record.files if u.field_name == "image"]) > 1:
         raise RequestRejected(400, "Several files in 'image': send them as repeated 'image[]' parts.", param="image")
     return params, uploads
 
 
-def _check_uploads(model: str, dall_e: bool, endpoint: str, sources: list[Any], mask: Any) -> None:
-    if dall_e and endpoint in ("edits", "variations"):
-        if len(sources) != 1:
-            raise RequestRejected(400, f"{model} takes exactly one image.", param="image")
-        if sources[0].format != "PNG" or sources[0].width != sources[0].height:
-            raise RequestRejected(
-                400,
-                "Invalid input image - format must be a square PNG.",
-                param="image",
-                code="invalid_image_format",
-            )
-    if mask is not None:
-        if mask.format != "PNG" or ("A" not in mask.getbands() and mask.mode != "P"):
-            raise RequestRejected(
-                400,
-                "Invalid mask image - format must be a PNG with an alpha channel.",
-                param="mask",
-                code="invalid_image_format",
-            )
-        if mask.size != sources[0].size:
-            raise RequestRejected(
-                400,
-                f"Invalid mask: size {mask.width}x{mask.height} does not match image "
-                f"{sources[0].width}x{sources[0].height}.",
-                param="mask",
-            )
-
-
-def _open_upload(upload: UploadedFile, parameter: str) -> Any:
-    from PIL import Image, UnidentifiedImageError
-
-    if upload.content_type not in _SUPPORTED_UPLOAD_TYPES:
-        raise RequestRejected(
-            400,
-            f"Invalid file '{parameter}': unsupported mimetype ('{upload.content_type}'). Supported file "
-            "formats are 'image/png', 'image/jpeg', and 'image/webp'.",
-            param=parameter,
-            code="invalid_image_format",
-        )
-    if not upload.filename:
-        raise RequestRejected(400, f"Invalid file '{parameter}': a filename is required.", param=parameter)
-    try:
-        image = Image.open(io.BytesIO(upload.content))
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise RequestRejected(
-            400, f"Invalid image file '{parameter}': {error}", param=parameter, code="invalid_image"
-        ) from None
-    declared = upload.content_type.split("/")[1]
-    if (image.format or "").lower() != declared:
-        raise RequestRejected(
-            400,
-            f"Invalid file '{parameter}': content is {image.format}, declared {declared}.",
-            param=parameter,
-            code="invalid_image_format",
-        )
-    return image
+def _set_svg_field(params: dict[str, Any], name: str, value: str) -> None:
+    """``svg[model]`` and ``svg[reasoning][effort]`` fields into ``params["svg"]``, as the client sends them."""
+    path = name.removeprefix("svg[").removesuffix("]").split("][")
+    if path not in (["model"], ["reasoning", "effort"]):
+        raise RequestRejected(400, f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+    svg = params.setdefault("svg", {})
+    if not isinstance(svg, dict):
+        raise RequestRejected(400, "Invalid 'svg': send svg[model] and svg[reasoning][effort] fields.", param="svg")
+    if path == ["model"]:
+        svg["model"] = value
+    else:
+        svg.setdefault("reasoning", {})["effort"] = value

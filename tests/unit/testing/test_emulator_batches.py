@@ -15,8 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_openai_images.core.pricing import PriceTable
-from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.testing import BatchFault, Fault, ImagesAPIEmulator
 from airflow_provider_openai_images.testing.emulator import batch_lines
 from airflow_provider_openai_images.testing.emulator.batch_output import shuffled_order
@@ -26,7 +24,7 @@ from tests.imagefactory import decode, picture, transparent_mask
 pytest_plugins = ["pytester"]
 
 GENERATIONS, EDITS = "/v1/images/generations", "/v1/images/edits"
-BODY = {"model": "gpt-image-1-mini", "prompt": "an otter", "quality": "low", "size": "1024x1024"}
+BODY = {"model": "gpt-image-2.5-flare", "prompt": "an otter", "quality": "low", "size": "1024x1024"}
 
 
 @pytest.fixture
@@ -152,7 +150,7 @@ def test_a_batch_goes_through_every_status_to_completed_with_shuffled_output(
     assert stamps == sorted(stamps)
     assert batch["expires_at"] == batch["created_at"] + 24 * 3600
     assert batch["request_counts"] == {"total": 6, "completed": 6, "failed": 0}
-    assert batch["model"] == "gpt-image-1-mini"
+    assert batch["model"] == "gpt-image-2.5-flare"
     assert "error_file_id" not in batch
     output = content(client, batch["output_file_id"])
     custom_ids = [each["custom_id"] for each in output]
@@ -184,23 +182,25 @@ def test_refused_bodies_and_blocked_prompts_go_to_the_error_file_unbilled(
     batch_emulator: ImagesAPIEmulator, client: httpx.Client
 ) -> None:
     batch_emulator.blocked_prompt_words.add("Forbidden")
-    batch_emulator.unavailable_models.add("dall-e-3")
+    batch_emulator.unavailable_models.add("gpt-image-2")
     lines = [
         line("fine"),
         line("url-for-gpt", {**BODY, "response_format": "url"}),
         line("blocked", {**BODY, "prompt": "a FORBIDDEN otter"}),
-        line("gone", {"model": "dall-e-3", "prompt": "an otter"}),
+        line("gone", {**BODY, "model": "gpt-image-2"}),
+        line("retired", {"model": "dall-e-3", "prompt": "an otter"}),
         line("no-body", "not an object"),
     ]
     _, batch = finished(client, create(client, lines))
     assert batch["status"] == "completed"
-    assert batch["request_counts"] == {"total": 5, "completed": 1, "failed": 4}
+    assert batch["request_counts"] == {"total": 6, "completed": 1, "failed": 5}
     errors = {each["custom_id"]: each for each in content(client, batch["error_file_id"])}
     assert {name: each["response"]["status_code"] for name, each in errors.items()} == {
-        "url-for-gpt": 400, "blocked": 400, "gone": 404, "no-body": 400,
+        "url-for-gpt": 400, "blocked": 400, "gone": 404, "retired": 404, "no-body": 400,
     }  # fmt: skip
     assert errors["blocked"]["response"]["body"] == {"error": Fault.content_policy("gpt-image").error}
-    assert errors["gone"]["response"]["body"]["error"]["code"] == "model_not_found"
+    for name in ("gone", "retired"):
+        assert errors[name]["response"]["body"]["error"]["code"] == "model_not_found"
     assert all(each["error"] is None for each in errors.values())
     assert [each["custom_id"] for each in content(client, batch["output_file_id"])] == ["fine"]
     assert batch_emulator.batch_billed_images == 1
@@ -344,7 +344,7 @@ def test_json_edits_take_data_urls_and_file_ids_in_batches_and_synchronously(
 ) -> None:
     image, mask = picture(256, 256), transparent_mask(256, 256)
     image_file = upload(client, image, purpose="vision")
-    edit = {"model": "gpt-image-1.5", "prompt": "add a ribbon", "quality": "low", "size": "1024x1536"}
+    edit = {"model": "gpt-image-2.5-sunburst", "prompt": "add a ribbon", "quality": "low", "size": "1024x1536"}
     lines = [
         line(
             "by-data-url",
@@ -378,11 +378,14 @@ def test_batch_images_are_billed_at_half_the_synchronous_price(
     batch_emulator: ImagesAPIEmulator, client: httpx.Client
 ) -> None:
     body = {**BODY, "n": 2, "quality": "medium"}
-    answer = client.post("/images/generations", json=body).json()
-    synchronous = PriceTable().answer_cost(
-        "gpt-image-1-mini", images=2, usage=ImagesUsage.from_json(answer["usage"]), quality="medium", size="1024x1024"
-    )
-    assert synchronous
+    usage = client.post("/images/generations", json=body).json()["usage"]
+    # OpenAI's published gpt-image-2.5 prices, USD per million tokens: text in 5, image in 8, image out 30
+    synchronous = (
+        usage["input_tokens_details"]["text_tokens"] * 5
+        + usage["input_tokens_details"]["image_tokens"] * 8
+        + usage["output_tokens_details"]["image_tokens"] * 30
+    ) / 1_000_000
+    assert usage["output_tokens_details"]["image_tokens"] == 2 * 1760
     finished(client, create(client, [line("a", body), line("b", body)]))
     assert batch_emulator.batch_billed_images == 4
     assert batch_emulator.billed_images == 2

@@ -1,7 +1,7 @@
 """Billing as the real API bills, over the in-process transport (no sockets): an image is paid for once
 generated, whatever becomes of its answer; requests refused before generation cost nothing. Also the
-faults that strike after generation, models no longer served, token usage, and waiting for the
-emulator to be idle."""
+faults that strike after generation, models made unavailable, and waiting for the emulator to be
+idle. Token usage is in ``test_emulator_usage.py``, dollars in ``test_emulator_prices.py``."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ import pytest
 from PIL import Image
 
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
-from airflow_provider_openai_images.testing.emulator.validation import spec_validator
-from tests.imagefactory import decode, ribbon_edit
+from tests.imagefactory import ribbon_edit
 from tests.unit.testing.test_emulator_in_process import _client
 
 # two images a request, so that what is billed is not confused with a count of requests
-GENERATE = {"prompt": "an otter", "model": "gpt-image-1-mini", "size": "1024x1024", "quality": "low", "n": 2}
+GENERATE = {"prompt": "an otter", "model": "gpt-image-2.5-flare", "size": "1024x1024", "quality": "low", "n": 2}
 
 
 def _generate(emulator: ImagesAPIEmulator, body: dict[str, Any] | None = None, **client: Any) -> httpx.Response:
@@ -67,15 +66,16 @@ def test_each_fault_bills_what_the_real_api_would(case: str, emulator: ImagesAPI
     [
         (GENERATE, "sk-wrong", 401),
         ({**GENERATE, "n": "two"}, None, 400),
-        ({**GENERATE, "size": "256x256"}, None, 400),
+        ({**GENERATE, "size": "1000x1000"}, None, 400),
+        ({**GENERATE, "model": "gpt-image-2"}, None, 404),
         ({**GENERATE, "model": "dall-e-3", "n": 1}, None, 404),
     ],
-    ids=["wrong key", "spec violation", "model rule", "model no longer served"],
+    ids=["wrong key", "spec violation", "model rule", "model made unavailable", "model shut down by OpenAI"],
 )
 def test_requests_refused_before_generation_bill_nothing(
     body: dict[str, Any], key: str | None, status: int, emulator: ImagesAPIEmulator
 ) -> None:
-    emulator.unavailable_models.add("dall-e-3")
+    emulator.unavailable_models.add("gpt-image-2")
     emulator.inject(Fault.truncated_body(), Fault.drop_connection(after_generation=True))
     with _client(emulator, key=key) as http:
         assert http.post("/images/generations", json=body).status_code == status
@@ -158,6 +158,7 @@ def test_a_corrupt_image_is_valid_base64_of_half_a_png_pillow_cannot_load(emulat
 
 
 def test_a_corrupt_url_answer_serves_the_cut_file(emulator: ImagesAPIEmulator) -> None:
+    emulator.compatible_server = True
     emulator.inject(Fault.corrupt_image(endpoint="generations"))
     with _client(emulator) as http:
         answer = http.post("/images/generations", json={"prompt": "a kite", "model": "dall-e-2", "size": "256x256"})
@@ -181,8 +182,8 @@ SHUT_DOWN = {
 }
 
 
-def test_a_model_no_longer_served_is_404_model_not_found_and_not_billed() -> None:
-    emulator = ImagesAPIEmulator(unavailable_models=["dall-e-3"])
+def test_a_model_made_unavailable_is_404_model_not_found_and_not_billed_even_on_a_compatible_server() -> None:
+    emulator = ImagesAPIEmulator(unavailable_models=["dall-e-3"], compatible_server=True)
     assert emulator.unavailable_models == {"dall-e-3"}
     with _client(emulator) as http:
         gone = http.post("/images/generations", json={"prompt": "a kite", "model": "dall-e-3"})
@@ -198,6 +199,7 @@ def test_a_model_no_longer_served_is_404_model_not_found_and_not_billed() -> Non
 
 
 def test_unavailable_models_can_change_between_requests(emulator: ImagesAPIEmulator) -> None:
+    emulator.compatible_server = True
     edit = ribbon_edit()
     body = edit.to_http_body()
     with _client(emulator) as http:
@@ -209,82 +211,6 @@ def test_unavailable_models_can_change_between_requests(emulator: ImagesAPIEmula
     assert refused.status_code == 404
     assert refused.json()["error"]["code"] == "model_not_found"
     assert [r.billed_images for r in emulator.requests] == [2, 0, 2]
-
-
-# -- usage --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("model", "size", "quality", "per_image"),
-    [
-        ("gpt-image-1", "1024x1024", "low", 272),
-        ("gpt-image-1", "1024x1024", "medium", 1056),
-        ("gpt-image-1", "1024x1024", "high", 4160),
-        ("gpt-image-1", "1024x1536", "low", 408),
-        ("gpt-image-1", "1024x1536", "medium", 1584),
-        ("gpt-image-1", "1536x1024", "high", 6240),
-        ("gpt-image-1", "1024x1536", "auto", 1584),
-        ("gpt-image-1", "1536x1024", None, 1584),
-        ("gpt-image-1", "auto", "high", 4160),
-        ("gpt-image-2", "2048x1152", "medium", 2376),
-        ("gpt-image-2", "512x512", "low", 68),
-        ("gpt-image-2", "1024x1024", "high", 4160),
-    ],
-)
-def test_output_tokens_follow_quality_and_size(
-    model: str, size: str, quality: str | None, per_image: int, emulator: ImagesAPIEmulator
-) -> None:
-    body = {"prompt": "an otter", "model": model, "size": size, "n": 2}
-    if quality is not None:
-        body["quality"] = quality
-    answer = _generate(emulator, body)
-    usage = answer.json()["usage"]
-    assert usage["output_tokens"] == 2 * per_image
-    assert usage["output_tokens_details"] == {"image_tokens": 2 * per_image, "text_tokens": 0}
-    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
-    assert usage["input_tokens"] == sum(usage["input_tokens_details"].values())
-
-
-def test_an_edit_counts_its_input_image_tokens(emulator: ImagesAPIEmulator) -> None:
-    with _client(emulator) as http:
-        answer = http.post(
-            "/images/edits",
-            data={"prompt": "add a ribbon", "model": "gpt-image-1", "quality": "high", "size": "1024x1024"},
-            files={"image": ("product.png", ribbon_edit().images[0].content, "image/png")},
-        )
-    usage = answer.json()["usage"]
-    assert usage["input_tokens_details"]["image_tokens"] > 0
-    assert usage["input_tokens"] == sum(usage["input_tokens_details"].values())
-    assert usage["output_tokens"] == 4160
-    assert usage["total_tokens"] == usage["input_tokens"] + 4160
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"model": "gpt-image-1", "size": size, "quality": quality, "output_format": output_format}
-        for size, quality, output_format in [
-            ("1024x1024", "low", "png"),
-            ("1024x1536", "medium", "jpeg"),
-            ("1536x1024", "high", "webp"),
-            ("auto", "auto", "png"),
-        ]
-    ]
-    + [{"model": "dall-e-2", "size": "256x256"}, {"model": "dall-e-3", "response_format": "b64_json"}],
-    ids=["gpt 1024x1024", "gpt 1024x1536", "gpt 1536x1024", "gpt auto", "dall-e-2 url", "dall-e-3 b64"],
-)
-def test_answers_are_valid_images_responses(body: dict[str, Any], emulator: ImagesAPIEmulator) -> None:
-    answer = _generate(emulator, {"prompt": "an otter", **body})
-    assert answer.status_code == 200
-    assert [error.message for error in spec_validator("ImagesResponse").iter_errors(answer.json())] == []
-
-
-def test_a_flexible_size_answer_breaks_the_spec_only_by_its_size(emulator: ImagesAPIEmulator) -> None:
-    """gpt-image-2 answers the size it drew; the spec still lists only gpt-image-1's three sizes."""
-    answer = _generate(emulator, {"prompt": "an otter", "model": "gpt-image-2", "size": "2048x1152"})
-    errors = list(spec_validator("ImagesResponse").iter_errors(answer.json()))
-    assert [(list(error.absolute_path), error.validator) for error in errors] == [(["size"], "enum")]
-    assert decode(base64.b64decode(answer.json()["data"][0]["b64_json"])).size == (2048, 1152)
 
 
 # -- waiting for the emulator to be idle ------------------------------------------------------------

@@ -21,7 +21,7 @@ from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator, Rec
 from airflow_provider_openai_images.testing.emulator.http_server import _APIHandler
 from tests.imagefactory import decode, ribbon_edit
 
-GENERATE = {"prompt": "an otter", "model": "gpt-image-1-mini", "size": "1024x1024", "quality": "low"}
+GENERATE = {"prompt": "an otter", "model": "gpt-image-2.5-flare", "size": "1024x1024", "quality": "low"}
 
 
 def _client(emulator: ImagesAPIEmulator, *, timeout: float = 5.0, key: str | None = None) -> httpx.Client:
@@ -55,6 +55,7 @@ def test_a_generation_answers_base64_images_of_the_asked_size(emulator: ImagesAP
 
 
 def test_a_url_answer_is_served_by_the_in_process_image_host_until_it_expires(emulator: ImagesAPIEmulator) -> None:
+    emulator.compatible_server = True  # URL answers are DALL·E's, which only compatible servers still serve
     with _client(emulator) as client:
         answer = client.post("/images/generations", json={"prompt": "an otter", "model": "dall-e-3"})
         url = answer.json()["data"][0]["url"]
@@ -100,7 +101,7 @@ def _through_the_http_adapter(emulator: ImagesAPIEmulator, request: httpx.Reques
 def test_a_multipart_edit_is_recorded_as_the_http_server_records_it() -> None:
     edit = ribbon_edit()
     body = edit.to_http_body()
-    in_process, over_http = ImagesAPIEmulator(), ImagesAPIEmulator()
+    in_process, over_http = ImagesAPIEmulator(compatible_server=True), ImagesAPIEmulator(compatible_server=True)
     with _client(in_process) as client:
         request = client.build_request("POST", "/images/edits", data=body.data, files=body.files)
         answer = client.send(request)
@@ -262,12 +263,15 @@ def test_images_client_round_trips_a_generation_with_the_emulator_never_started(
     settings = ClientSettings(api_key=emulator.api_key, base_url=emulator.base_url, retry=RetryPolicy(max_retries=1))
     emulator.inject(Fault.server_error(503))
     with ImagesClient(settings, transport=emulator.transport(), sleep=lambda _: None) as client:
-        response = client.send(GenerateRequest(prompt="a lighthouse", model="gpt-image-1", size="1536x1024"))
-        models = client.list_models()
+        response = client.send(GenerateRequest(prompt="a lighthouse", model="gpt-image-2.5-flare", size="1536x1024"))
+        client.list_models()
     assert decode(response.data[0].decode()).size == (1536, 1024)
     assert response.request_id is not None
-    assert "gpt-image-1" in models
-    assert [r.status for r in emulator.requests] == [503, 200, 200]
+    assert [(r.endpoint, r.status) for r in emulator.requests] == [
+        ("generations", 503),
+        ("generations", 200),
+        ("models", 200),
+    ]
     assert emulator.requests[1].headers["host"] == "images-api.emulator.invalid"
     assert emulator.billed_images == 1
 
@@ -277,6 +281,7 @@ def test_the_in_process_fixture_points_the_default_connection_at_the_emulator(em
 
     settings = OpenAIImagesHook().settings
     assert (settings.base_url, settings.api_key) == (emulator.base_url, emulator.api_key)
+    emulator.compatible_server = True
     with ImagesClient(settings, transport=emulator.transport()) as client:
         response = client.send(GenerateRequest(prompt="a kite", model="dall-e-2", size="256x256"))
         assert response.data[0].url is not None

@@ -44,6 +44,29 @@ def test_settings_a_test_changes_are_restored_for_the_next_one(pytester: pytest.
     result.assert_outcomes(passed=3)
 
 
+def test_the_serving_settings_a_test_changes_are_restored_for_the_next_one(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(_NOT_STARTED_SESSION_EMULATOR)
+    pytester.makepyfile(
+        """
+        def test_a_changes_them(images_api_emulator):
+            images_api_emulator.compatible_server = True
+            images_api_emulator.extra_models["house-model"] = "gpt-image-2"
+            images_api_emulator.shutdown_dates["gpt-image-2"] = "2027-01-01"
+
+        def test_b_gets_them_back_then_replaces_the_dicts(images_api_emulator):
+            emulator = images_api_emulator
+            assert (emulator.compatible_server, emulator.extra_models, emulator.shutdown_dates) == (False, {}, {})
+            emulator.extra_models = {"other": "gpt-image-2"}
+            emulator.shutdown_dates = {"gpt-image-2": None}
+
+        def test_c_gets_them_back_even_after_the_dicts_were_replaced(images_api_emulator):
+            assert (images_api_emulator.extra_models, images_api_emulator.shutdown_dates) == ({}, {})
+        """
+    )
+    result = pytester.runpytest("-p", "airflow_provider_openai_images.testing.pytest_plugin", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
 def test_the_in_process_fixture_is_a_fresh_emulator_behind_the_default_connection(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
