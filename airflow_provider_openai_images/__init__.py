@@ -120,8 +120,27 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "default_model": {
                         "label": "Default model",
-                        "description": "Model of generations and edits that name none (default gpt-image-1.5).",
+                        "description": "Model of generations and edits that name none (default: gpt-image-2.5-flare "
+                        "for generations, gpt-image-2.5-sunburst for edits).",
                         "schema": {"type": ["string", "null"]},
+                    },
+                    "models": {
+                        "label": "Models (JSON)",
+                        "description": "Add or override catalogue entries without a release, e.g. "
+                        '{"gpt-image-3": {"extends": "gpt-image-2.5-flare", "prices": {"image_output": 30}}} '
+                        "(sizes, qualities, output_formats, shutdown, replacements, token prices per million).",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "model_lifecycle": {
+                        "label": "Model lifecycle check",
+                        "description": "Ask the Models API (free) whether a model is still served before the first "
+                        "paid call: auto (on api.openai.com), openai (always: a gateway in front of OpenAI), off "
+                        "(Azure, compatible servers).",
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["auto", "openai", "off"],
+                            "default": "auto",
+                        },
                     },
                     "retry_possibly_billed": {
                         "label": "Retry possibly billed requests",
@@ -132,7 +151,7 @@ def get_provider_info() -> dict[str, Any]:
                     "prices": {
                         "label": "Prices (JSON)",
                         "description": 'Override or add prices, e.g. {"my-model": 0.02} (USD per image) or '
-                        '{"gpt-image-1": {"image_output": 40}} (USD per million tokens).',
+                        '{"gpt-image-2": {"image_output": 40}} (USD per million tokens).',
                         "schema": {"type": ["string", "null"]},
                     },
                     "spill_path": {

@@ -31,7 +31,14 @@ def answer_costs(
     unanswered = possibly_billed_images(response.attempts)
     if not unanswered:
         return cost, 0.0
-    possibly = prices.worst_case(request.model, images=unanswered, quality=quality, size=request.size)
+    possibly = prices.worst_case(
+        request.model,
+        images=unanswered,
+        quality=quality,
+        size=request.size,
+        output_format=getattr(request, "output_format", None),
+        frame_count=getattr(request, "frame_count", None),
+    )
     return cost, None if possibly is None else round(possibly, 6)
 
 
@@ -85,12 +92,15 @@ def answer_provenance(
         "created": response.created,
         "parameters": parameters,
         "usage": dataclasses.asdict(response.usage) if response.usage else None,
+        "output_format": response.output_format,
         "inputs": sources,
         "task": task,
         "cost_usd": per_image(cost, len(response.data)),
         "attempts": [attempt.as_record() for attempt in response.attempts],
         "possibly_billed_cost_usd": possibly_billed_cost,
     }
+    if response.svg_usage is not None:
+        provenance["svg_usage"] = dict(response.svg_usage)  # the SVG author's tokens: not in cost_usd (no price)
     if prepared is not None:
         provenance["prepared"] = prepared
     if batch_id is not None:

@@ -164,12 +164,13 @@ class OpenAIImagesNotFoundError(OpenAIImagesAPIError):
 class OpenAIImagesModelNotFoundError(OpenAIImagesNotFoundError):
     """404 ``model_not_found``: the endpoint does not serve this model (shut down, or not deployed).
 
-    Never retried: it will not come back by itself. :meth:`explain` names the model and what replaces it.
+    Never retried: it will not come back by itself. :meth:`explain` says what is known about the model.
+    Also raised before any paid call when the Models API says OpenAI no longer serves the model.
     """
 
-    def explain(self, model: str, replacement: str | None) -> None:
-        instead = f"; OpenAI recommends {replacement!r} instead" if replacement else ""
-        self.message = f"The endpoint does not serve model {model!r}{instead}. {self.message}"
+    def explain(self, explanation: str) -> None:
+        """Put ``explanation`` (when the model was shut down, what replaces it) before the API's message."""
+        self.message = f"{explanation} {self.message}" if self.message else explanation
 
 
 class OpenAIImagesConflictError(OpenAIImagesAPIError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
+from airflow_provider_openai_images.svg import SVG_CONTENT_TYPE, looks_like_xml, svg_size
 
 _CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
@@ -27,6 +28,12 @@ class ImageInfo:
     extension: str
     width: int
     height: int
+    frames: int = 1
+
+    @property
+    def is_raster(self) -> bool:
+        """Whether Pillow can draw it (an SVG is never rasterised here)."""
+        return self.format != "SVG"
 
 
 def decode_image(content: bytes) -> Any:
@@ -58,12 +65,18 @@ def inspect_image(content: bytes, *, what: str = "image") -> ImageInfo:
 
     PNG (what GPT image models answer by default) is checked chunk by chunk against its CRCs, without
     decompressing the pixels: a hundred times cheaper than decoding, and it refuses the same cut and
-    corrupted files. Other formats are decoded in full. Pillow's decompression-bomb limit stays in force.
+    corrupted files. A GIF is decoded frame by frame, every frame. Other formats are decoded in full.
+    Pillow's decompression-bomb limit stays in force. An SVG is checked as well-formed SVG (see
+    :mod:`~airflow_provider_openai_images.svg`).
 
     :raises OpenAIImagesResponseError: if the bytes are not a complete image of a known format.
     """
-    from PIL import Image
+    from PIL import Image, ImageSequence
 
+    if looks_like_xml(content):
+        width, height = svg_size(content, what=what)
+        return ImageInfo("SVG", SVG_CONTENT_TYPE, "svg", width, height)
+    frames = 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -72,17 +85,22 @@ def inspect_image(content: bytes, *, what: str = "image") -> ImageInfo:
                 width, height = image.size
                 if image_format == "PNG":
                     image.verify()
+                elif image_format == "GIF":
+                    frames = 0
+                    for frame in ImageSequence.Iterator(image):
+                        frame.load()  # each frame decoded: a cut or corrupt one fails here
+                        frames += 1
                 else:
                     image.load()
     except decode_errors() as error:
         raise OpenAIImagesResponseError(f"The {what} is not a complete image ({len(content)} bytes): {error}") from None
     if image_format not in _CONTENT_TYPES:
         raise OpenAIImagesResponseError(f"The {what} has an unexpected format {image_format or 'unknown'}")
-    return ImageInfo(image_format, _CONTENT_TYPES[image_format], _EXTENSIONS[image_format], width, height)
+    return ImageInfo(image_format, _CONTENT_TYPES[image_format], _EXTENSIONS[image_format], width, height, frames)
 
 
 def thumbnail(content: bytes, longest: int) -> bytes:
-    """A WEBP of the image, at most ``longest`` pixels on its long side (transparency kept).
+    """A WEBP of the image, at most ``longest`` pixels on its long side (transparency kept; a GIF's first frame).
 
     :raises: one of :func:`decode_errors` for bytes Pillow cannot decode.
     """

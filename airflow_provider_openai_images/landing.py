@@ -208,6 +208,8 @@ class ImageLander:
             "status": "landed",
             "cost_usd": provenance.get("cost_usd"),
         }
+        if info.frames > 1:
+            record["frames"] = info.frames
         if "prepared" in provenance:
             record["prepared"] = provenance["prepared"]
         if "batch_id" in provenance:
@@ -227,7 +229,7 @@ class ImageLander:
                 "image-index": str(index),
             },
         )
-        if self.thumbnail_size:
+        if self.thumbnail_size and info.is_raster:
             self._thumbnail(index, content, record)
         sidecar: Sidecar = {"record": record, "provenance": bounded(provenance)}
         s3.put_object(

@@ -10,12 +10,15 @@ import dataclasses
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_openai_images.core.requests import EditRequest, ImageFile, ImageRequest, VariationRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from airflow_provider_openai_images.imaging import bomb_errors, decode_errors, decode_image
 from airflow_provider_openai_images.records import PreparationReport
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.core.catalogue import ModelCatalogue
 
 SquarePolicy = Literal["crop", "pad"]
 SQUARE_POLICIES: tuple[SquarePolicy, ...] = ("crop", "pad")
@@ -171,6 +174,7 @@ def prepare_inputs(
     size: str | None = None,
     square_policy: SquarePolicy = "crop",
     mask_boxes: Sequence[Box] | None = None,
+    catalogue: ModelCatalogue | None = None,
 ) -> PreparedInputs:
     """Make ``images`` and ``mask`` acceptable to ``model`` on ``endpoint``, before anything is paid for.
 
@@ -183,13 +187,14 @@ def prepare_inputs(
     """
     from PIL import Image
 
-    from airflow_provider_openai_images.core.models import parse_size, rules_for
+    from airflow_provider_openai_images.core.catalogue import packaged_catalogue
+    from airflow_provider_openai_images.core.models import parse_size
 
     if square_policy not in SQUARE_POLICIES:
         raise OpenAIImagesValidationError("square_policy", square_policy, "'crop' or 'pad'")
     if mask is not None and mask_boxes:
         raise OpenAIImagesValidationError("mask_box", mask_boxes, "no mask_box when a mask image is given")
-    rules = rules_for(model)
+    rules = (catalogue or packaged_catalogue()).rules_for(model)
     dall_e = rules is not None and not rules.is_gpt_image
     requested = parse_size(size or "")
     target = requested[0] if dall_e and requested and requested[0] == requested[1] else None
@@ -267,11 +272,13 @@ def _stem(filename: str) -> str:
     return filename.rsplit(".", 1)[0] or "image"
 
 
-def check_inputs(images: Sequence[ImageFile], mask: ImageFile | None, *, model: str) -> None:
+def check_inputs(
+    images: Sequence[ImageFile], mask: ImageFile | None, *, model: str, catalogue: ModelCatalogue | None = None
+) -> None:
     """With preparation turned off: refuse, before the call, inputs the endpoint would reject."""
-    from airflow_provider_openai_images.core.models import rules_for
+    from airflow_provider_openai_images.core.catalogue import packaged_catalogue
 
-    rules = rules_for(model)
+    rules = (catalogue or packaged_catalogue()).rules_for(model)
     decoded = [_open(upload, "image") for upload in images]
     if rules is not None and not rules.is_gpt_image:
         for image in decoded:
@@ -304,11 +311,13 @@ class InputPreparation:
     :param square_policy: DALL-E inputs: ``"crop"`` keeps the centre, ``"pad"`` pads.
     :param mask_box: ``(left, top, right, bottom)`` or a list of them, in the first image's pixels:
         the mask is drawn from them instead of given.
+    :param catalogue: where the model's family is read (default: the packaged catalogue).
     """
 
     enabled: bool = True
     square_policy: SquarePolicy = "crop"
     mask_box: Box | Sequence[Box] | None = None
+    catalogue: ModelCatalogue | None = None
 
     def apply(self, request: ImageRequest) -> tuple[ImageRequest, PreparationReport]:
         """The edit or variation ``request`` with prepared inputs, and what preparation did.
@@ -325,10 +334,16 @@ class InputPreparation:
         if not self.enabled:
             if boxes:
                 raise OpenAIImagesValidationError("mask_box", boxes, "no mask_box when prepare=False")
-            check_inputs(images, mask, model=request.model)
+            check_inputs(images, mask, model=request.model, catalogue=self.catalogue)
             return request, {}
         prepared = prepare_inputs(
-            images, mask, model=request.model, size=request.size, square_policy=self.square_policy, mask_boxes=boxes
+            images,
+            mask,
+            model=request.model,
+            size=request.size,
+            square_policy=self.square_policy,
+            mask_boxes=boxes,
+            catalogue=self.catalogue,
         )
         if isinstance(request, EditRequest):
             return dataclasses.replace(request, images=prepared.images, mask=prepared.mask), prepared.report

@@ -35,11 +35,14 @@ class ImageRecord(TypedDict):
     key: NotRequired[str]
     """The key of ``s3_uri``: ``{prefix}/{index:03d}.{ext}``."""
     content_type: NotRequired[str]
-    """MIME type read from the decoded bytes: ``image/png``, ``image/jpeg`` or ``image/webp``."""
+    """MIME type read from the verified bytes: ``image/png``, ``image/jpeg``, ``image/webp``, ``image/gif`` or
+    ``image/svg+xml``."""
     width: NotRequired[int]
-    """Width in pixels, from the decoded bytes."""
+    """Width in pixels, from the decoded bytes (an SVG's ``width``, else its ``viewBox``)."""
     height: NotRequired[int]
-    """Height in pixels, from the decoded bytes."""
+    """Height in pixels, likewise."""
+    frames: NotRequired[int]
+    """How many frames an animated GIF has (every one verified)."""
     size_bytes: NotRequired[int]
     """Size of the S3 object."""
     sha256: NotRequired[str]
@@ -56,7 +59,7 @@ class ImageRecord(TypedDict):
     """``s3://`` URI of the provenance sidecar ``{index:03d}.json``."""
     thumbnail_uri: NotRequired[str]
     """``s3://`` URI of the WEBP thumbnail ``{index:03d}.thumb.webp`` (operators' ``thumbnail_size``, 256 px on
-    the long side by default)."""
+    the long side by default; a GIF's first frame; none for an SVG, which is never rasterised)."""
     status: ImageStatus
     """``landed``; ``rejected`` for a safety rejection recorded with ``on_content_policy_violation="record"`` (or
     in a bulk task); ``failed`` for a bulk item whose request failed otherwise."""
@@ -109,6 +112,8 @@ class Provenance(TypedDict):
     usage: dict[str, Any] | None
     inputs: list[str]
     task: TaskInstanceInfo
+    output_format: NotRequired[str | None]
+    svg_usage: NotRequired[dict[str, Any]]
     prepared: NotRequired[PreparationReport]
     cost_usd: NotRequired[float | None]
     attempts: NotRequired[list[AttemptRecord]]

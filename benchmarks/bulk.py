@@ -50,7 +50,7 @@ from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server, _free_p
 
 DAGS = Path(__file__).resolve().parent / "dags"
 BUCKET = "openai-images-demo"
-REQUEST: dict[str, Any] = {"model": "gpt-image-1-mini", "size": "1024x1024", "quality": "low"}
+REQUEST: dict[str, Any] = {"model": "gpt-image-2.5-flare", "size": "1024x1024", "quality": "low"}
 COMMAND = ".venv/bin/python benchmarks/bulk.py"
 
 

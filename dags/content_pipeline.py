@@ -46,7 +46,7 @@ with DAG(
     generated = OpenAIBulkGenerateImagesOperator(
         task_id="generate_images",
         prompts=todays_prompts(),
-        model="gpt-image-1.5",
+        model="gpt-image-2.5-flare",  # OpenAI's fast everyday model
         size="1024x1024",
         quality="medium",
         output_format="png",

@@ -1,10 +1,11 @@
 """Edit pipeline: product shots are generated, a mask is painted for each landed image, then inpainted.
 
-``product_shots`` lands two landscape JPEGs; ``build_masks`` reads each back from S3 and paints a
-black-and-white mask of the same size, white where the edit goes (the lower third), as people paint
-them in an editor; ``replace_background`` is mapped over the upstream records, one edit per image,
-and prepares its inputs: the JPEG becomes the square PNG DALL-E wants, and the painted mask becomes
-an RGBA mask with exactly the same crop and size.
+``product_shots`` lands two landscape JPEGs from ``gpt-image-2.5-flare`` (OpenAI's fast everyday
+model); ``build_masks`` reads each back from S3 and paints a black-and-white mask of the same size,
+white where the edit goes (the lower third), as people paint them in an editor; ``replace_background``
+is mapped over the upstream records, one edit per image, with ``gpt-image-2.5-sunburst`` (the model
+for precise edits), and prepares its inputs: the JPEG goes as it is, and the painted mask becomes the
+RGBA mask the API wants (transparent = edit), of exactly the image's size.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ with DAG(
     shots = OpenAIGenerateImageOperator(
         task_id="product_shots",
         prompt="A ceramic coffee mug on a plain table, studio product photography",
-        model="gpt-image-1",
+        model="gpt-image-2.5-flare",
         n=2,
         size="1536x1024",
         quality="low",
@@ -61,8 +62,9 @@ with DAG(
     OpenAIEditImageOperator.partial(
         task_id="replace_background",
         prompt="The same mug on a marble kitchen counter with morning light",
-        model="dall-e-2",
-        size="512x512",
-        response_format="b64_json",
+        model="gpt-image-2.5-sunburst",
+        size="1536x1024",
+        quality="medium",
+        output_format="jpeg",
         s3_bucket=BUCKET,
     ).expand_kwargs(build_masks(shots.output))

@@ -34,36 +34,54 @@ with DAG(
             minLength=1,
             maxLength=32000,
             title="Prompt",
-            description="What to draw. Up to 32000 characters for GPT image models (1000 for dall-e-2).",
+            description="What to draw. Up to 32000 characters.",
         ),
         "model": Param(
-            "gpt-image-1.5",
+            "gpt-image-2.5-flare",
             type="string",
-            enum=["gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini", "gpt-image-2", "dall-e-3", "dall-e-2"],
+            enum=[
+                "gpt-image-2.5-flare",
+                "gpt-image-2.5-sunburst",
+                "gpt-image-2",
+                "gpt-image-2.6-flare",
+                "gpt-image-2.6-sunburst",
+            ],
             title="Model",
+            description="Models OpenAI serves (as of 2026-12-05): flare is the fast everyday model, sunburst the "
+            "precise one. The 2.6 family's rules and prices are not published yet.",
         ),
         "size": Param(
             "1024x1024",
             type="string",
-            enum=["auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792", "512x512", "256x256"],
+            enum=["auto", "1024x1024", "1536x1024", "1024x1536", "2048x1152", "1152x2048", "2048x2048", "3840x2160"],
             title="Size",
-            description="GPT image models: 1024x1024, 1536x1024, 1024x1536, auto. dall-e-3: 1024x1024, "
-            "1792x1024, 1024x1792. dall-e-2: 256x256, 512x512, 1024x1024.",
+            description="Every model takes 1024x1024, 1536x1024, 1024x1536 and auto; gpt-image-2 and the 2.5 family "
+            "take any WIDTHxHEIGHT (multiples of 16, 1:3 to 3:1, at most 3840x2160; above 2560x1440 experimental).",
         ),
         "quality": Param(
-            "auto",
+            "medium",
             type="string",
-            enum=["auto", "low", "medium", "high", "standard", "hd"],
+            enum=["low", "medium", "high", "xhigh", "max", "auto"],
             title="Quality",
-            description="low/medium/high for GPT image models, standard/hd for dall-e-3.",
+            description="xhigh and max: the 2.5 family only. They have no published per-image price, so a budget "
+            "refuses them (and auto, which may choose them): leave the budget empty to use them.",
+        ),
+        "output_format": Param(
+            "png",
+            type="string",
+            enum=["png", "jpeg", "webp", "gif", "svg"],
+            title="Format",
+            description="gif: animated (9 frames). svg: one image, and no budget (its author's tokens have no "
+            "published price).",
         ),
         "n": Param(1, type="integer", minimum=1, maximum=10, title="Number of images"),
         "max_cost_usd": Param(
             1.0,
-            type="number",
+            type=["number", "null"],
             minimum=0,
             title="Budget (USD)",
-            description="The run fails before any request if the images could cost more (worst case).",
+            description="The run fails before any request if the images could cost more (worst case). Empty: no "
+            "budget.",
         ),
         "bucket": Param("openai-images-demo", type="string", minLength=3, maxLength=63, title="S3 bucket"),
     },
@@ -74,8 +92,9 @@ with DAG(
         model="{{ params.model }}",
         size="{{ params.size }}",
         quality="{{ params.quality }}",
+        output_format="{{ params.output_format }}",
         n="{{ params.n }}",
-        max_cost_usd="{{ params.max_cost_usd }}",
+        max_cost_usd="{{ params.max_cost_usd if params.max_cost_usd is not none else '' }}",
         s3_bucket="{{ params.bucket }}",
         s3_key_prefix="on-demand/{{ run_id | key_segment }}",
     )

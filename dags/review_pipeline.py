@@ -1,7 +1,7 @@
 """Generate, have a person choose, publish only what they chose: a human review step between the bulk
 task and the ``index.json`` the CMS picks up.
 
-``generate_images`` (:class:`OpenAIBulkGenerateImagesOperator`, ``gpt-image-1-mini`` at low quality)
+``generate_images`` (:class:`OpenAIBulkGenerateImagesOperator`, ``gpt-image-2.5-flare`` at low quality)
 makes one image per prompt of the trigger form's ``prompts``, landed under
 ``s3://BUCKET/review/{run_id}/generate_images/``; a prompt the safety system refuses is recorded, not
 fatal. ``prepare_review`` turns the records into the review's subject, Markdown body and options with
@@ -60,7 +60,7 @@ with DAG(
     generated = OpenAIBulkGenerateImagesOperator(
         task_id="generate_images",
         prompts="{{ params.prompts | tojson }}",
-        model="gpt-image-1-mini",
+        model="gpt-image-2.5-flare",
         size="1024x1024",
         quality="low",
         on_item_error="record",  # a refused prompt is listed in the review, not a failed run

@@ -1,9 +1,14 @@
 """Variations for A/B testing creatives from one landed image.
 
-``hero_creative`` lands one landscape JPEG from a GPT image model; ``variants`` asks dall-e-2 for four
-variations of it (the JPEG is prepared into the square PNG the endpoint wants; the answers are URLs,
-downloaded at once without the API key); ``ab_test_plan`` splits traffic between the original
-(arm A) and the variants (arms B1..B4) and returns the plan for the ad server.
+``hero_creative`` lands one landscape JPEG from ``gpt-image-2.5-flare`` on OpenAI; ``variants`` asks
+dall-e-2 for four variations of it (the JPEG is prepared into the square PNG the endpoint wants; the
+answers are URLs, downloaded at once without the API key); ``ab_test_plan`` splits traffic between the
+original (arm A) and the variants (arms B1..B4) and returns the plan for the ad server.
+
+**For Azure OpenAI or a compatible server:** OpenAI shut dall-e-2 down on 2026-05-12, and no GPT image
+model makes variations. ``variants`` therefore uses the connection ``openai_images_compatible``, which
+points at a server that still serves dall-e-2 (an Azure OpenAI deployment, or a self-hosted compatible
+server) and sets ``"model_lifecycle": "off"`` in its extra: OpenAI's shutdown dates do not apply there.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from airflow.sdk import DAG, task
 from airflow_provider_openai_images.operators import OpenAICreateImageVariationOperator, OpenAIGenerateImageOperator
 
 BUCKET = "{{ var.value.get('openai_images_bucket', 'openai-images-demo') }}"
+#: A server that still serves dall-e-2: Azure OpenAI or a compatible server (not api.openai.com).
+COMPATIBLE_CONN_ID = "openai_images_compatible"
 
 with DAG(
     dag_id="openai_images_variations_ab_test",
@@ -28,7 +35,7 @@ with DAG(
     hero = OpenAIGenerateImageOperator(
         task_id="hero_creative",
         prompt="A bold poster for a summer lemonade stand, flat illustration",
-        model="gpt-image-1.5",
+        model="gpt-image-2.5-flare",
         size="1536x1024",
         quality="medium",
         output_format="jpeg",
@@ -36,6 +43,7 @@ with DAG(
     )
     variants = OpenAICreateImageVariationOperator(
         task_id="variants",
+        conn_id=COMPATIBLE_CONN_ID,
         image=hero.output,
         n=4,
         size="512x512",

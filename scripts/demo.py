@@ -43,7 +43,8 @@ def main() -> int:
 
     with ImagesAPIEmulator(latency=0.2) as images_api, MotoS3Server() as s3:
         print(f"Images API emulator at {images_api.base_url}; moto S3 server at {s3.endpoint_url}")
-        os.environ.update(images_api.connection_env())
+        # As on api.openai.com: the Models API is asked whether a model is still served before it is paid for.
+        os.environ.update(images_api.connection_env(model_lifecycle="openai"))
         os.environ.update(s3.connection_env())
         s3.client().create_bucket(Bucket=BUCKET)
 
@@ -80,6 +81,7 @@ def main() -> int:
         print(f"\n{len(pictures)} images landed; contact sheet of the first {len(images)}: {sheet.relative_to(ROOT)}")
         print(f"Paid generations (emulated): {images_api.billed_images}; estimated cost ${cost:.4f} (cost_usd)")
         print(nightly_batch(dagbag, images_api))
+        print(shut_down_model())
         save_bucket(s3.client(), OUTPUT / "s3")
         print(
             f"A copy of the bucket for `make gallery` (the runs in the Airflow UI): {(OUTPUT / 's3').relative_to(ROOT)}"
@@ -88,6 +90,19 @@ def main() -> int:
         picture.write_bytes(inputs_before_after())
         print(f"Input preparation, before and after: {picture.relative_to(ROOT)}")
     return 0
+
+
+def shut_down_model() -> str:
+    """What a DAG that still names gpt-image-1.5 (shut down by OpenAI on 2026-12-01) meets: a refusal before any
+    paid call, naming the date and the replacement."""
+    from airflow_provider_openai_images.exceptions import OpenAIImagesModelNotFoundError
+    from airflow_provider_openai_images.hooks import OpenAIImagesHook
+
+    try:
+        OpenAIImagesHook().generate("A lighthouse at dawn", model="gpt-image-1.5")
+    except OpenAIImagesModelNotFoundError as error:
+        return f"\nA task naming gpt-image-1.5 stops before any paid call:\n  {error.message}"
+    return "\ngpt-image-1.5 was served: the emulator does not behave like OpenAI today"
 
 
 def save_bucket(client: Any, target: Path) -> None:
@@ -116,7 +131,8 @@ def nightly_batch(dagbag: Any, images_api: Any) -> str:
 
 
 def inputs_before_after() -> bytes:
-    """A landscape JPEG and a black-and-white painted mask, as prepared for a dall-e-2 edit, and the edit."""
+    """A landscape JPEG and a black-and-white painted mask, as prepared for a gpt-image-2.5-sunburst edit, and the
+    edit."""
     import io
 
     from PIL import Image, ImageDraw
@@ -139,19 +155,19 @@ def inputs_before_after() -> bytes:
     prepared = prepare_inputs(
         [ImageFile.from_bytes(source, "mug.jpg")],
         ImageFile.from_bytes(mask, "mask.png"),
-        model="dall-e-2",
-        size="512x512",
+        model="gpt-image-2.5-sunburst",
+        size="1536x1024",
     )
     assert prepared.mask is not None
     image = Image.open(io.BytesIO(prepared.images[0].content)).convert("RGBA")
     region = Image.open(io.BytesIO(prepared.mask.content)).getchannel("A").point(lambda a: 140 if a == 0 else 0)
     shown = Image.composite(Image.new("RGBA", image.size, (230, 30, 30, 255)), image, region)
     edited = OpenAIImagesHook().edit(
-        source, "the mug on marble", mask=mask, model="dall-e-2", size="512x512", response_format="b64_json"
+        source, "the mug on marble", mask=mask, model="gpt-image-2.5-sunburst", size="1536x1024", quality="low"
     )
     return contact_sheet(
         [source, mask, encode(shown, "PNG"), edited.data[0].decode()],
-        ["JPEG 1536x1024", "painted mask: white = edit", "PNG 512x512, edit region red", "edit result"],
+        ["JPEG 1536x1024", "painted mask: white = edit", "RGBA mask, edit region red", "edit result"],
         thumbnail=320,
     )
 

@@ -35,6 +35,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_model_listings() -> Iterator[None]:
+    """What the Models API said is remembered per process: each test starts without it."""
+    from airflow_provider_openai_images.hooks.openai_images import forget_model_listings
+
+    forget_model_listings()
+    yield
+    forget_model_listings()
+
+
 class Sleeps(list[float]):
     """Records the delays the client asked for instead of sleeping."""
 

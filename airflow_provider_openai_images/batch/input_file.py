@@ -7,12 +7,15 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from airflow_provider_openai_images.batch.record import item_number
 from airflow_provider_openai_images.core.batches import MAX_BATCH_REQUESTS, MAX_INPUT_FILE_BYTES, input_line
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.core.catalogue import ModelCatalogue
 
 
 @dataclass
@@ -31,10 +34,13 @@ class InputFile:
             os.remove(self.path)
 
 
-def write_input_file(requests: Iterable[tuple[str, ImageRequest]], *, parameter: str = "prompts") -> InputFile:
+def write_input_file(
+    requests: Iterable[tuple[str, ImageRequest]], *, parameter: str = "prompts", catalogue: ModelCatalogue | None = None
+) -> InputFile:
     """Write one line per ``(custom_id, request)``; each request is checked as it is written.
 
     :param parameter: what an error names, with the item's number (``prompts[3].size``).
+    :param catalogue: the models' rules the requests are checked against (default: the packaged catalogue).
     :raises OpenAIImagesValidationError: for a request the Batch API cannot take, more than 50,000
         requests, or a file over 200 MB; nothing has been uploaded then.
     """
@@ -49,7 +55,7 @@ def write_input_file(requests: Iterable[tuple[str, ImageRequest]], *, parameter:
                         parameter, f"more than {MAX_BATCH_REQUESTS} requests", "at most 50,000 requests per batch"
                     )
                 try:
-                    line = input_line(custom_id, request)
+                    line = input_line(custom_id, request, catalogue)
                 except OpenAIImagesValidationError as error:
                     number = item_number(custom_id)
                     raise OpenAIImagesValidationError(

@@ -128,7 +128,7 @@ async def submit_batch(
     previous = ([*plan.record["previous"], plan.record["batch_id"]]) if plan.record is not None else []
     number = len(previous) + 1
     metadata = batch_metadata_for(spec["task"], plan.fingerprint, number)
-    input_file = write_input_file(batch_requests(s3_hook, spec, sending))
+    input_file = write_input_file(batch_requests(s3_hook, spec, sending), catalogue=client.settings.catalogue)
     try:
         batch = await client.find_batch(metadata, endpoint=BATCH_ENDPOINTS[endpoint])
         if batch is not None:

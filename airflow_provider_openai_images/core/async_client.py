@@ -23,9 +23,11 @@ from airflow_provider_openai_images.core.exchange import (
     http_client_options,
     log,
     parse_images,
+    parse_model,
     parse_models,
     retrying_options,
 )
+from airflow_provider_openai_images.core.lifecycle import ModelListing
 from airflow_provider_openai_images.core.pacing import RequestPacer
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
@@ -81,9 +83,14 @@ class AsyncImagesClient:
         """
         return await self._run(Call.for_images(self.settings, request, self._log), parse_images, timeout)
 
-    async def list_models(self) -> list[str]:
-        """The model ids the endpoint offers (``GET /models``)."""
+    async def list_models(self) -> list[ModelListing]:
+        """The models the endpoint offers, with their shutdown dates (``GET /models``, free)."""
         return await self._run(Call.for_models(self.settings), parse_models)
+
+    async def retrieve_model(self, model: str) -> ModelListing:
+        """One model and its shutdown date (``GET /models/{model}``, free); a model the endpoint does not serve
+        raises :class:`~airflow_provider_openai_images.exceptions.OpenAIImagesNotFoundError`."""
+        return await self._run(Call.for_models(self.settings, model), parse_model)
 
     async def _run(
         self,

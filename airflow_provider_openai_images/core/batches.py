@@ -16,14 +16,17 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
-from airflow_provider_openai_images.core.models import rules_for
+from airflow_provider_openai_images.core.models import ModelRules
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageFile, ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError, OpenAIImagesValidationError
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.core.catalogue import ModelCatalogue
 
 BatchStatus = Literal[
     "validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"
@@ -89,7 +92,7 @@ class BatchOutputLine(TypedDict):
     error: BatchLineError | None
 
 
-def input_line(custom_id: str, request: ImageRequest) -> bytes:
+def input_line(custom_id: str, request: ImageRequest, catalogue: ModelCatalogue | None = None) -> bytes:
     """One input-file line (``\\n``-terminated) for ``request``, checked as the synchronous call would be.
 
     :raises OpenAIImagesValidationError: for a request the Batch API cannot take (variations; DALL-E edits,
@@ -100,19 +103,18 @@ def input_line(custom_id: str, request: ImageRequest) -> bytes:
         raise OpenAIImagesValidationError(
             "use_batch_api", True, "generations or edits: the Batch API takes no variations"
         )
-    request.validate()
-    line = {"custom_id": custom_id, "method": "POST", "url": endpoint, "body": request_body(request)}
+    rules = request.validate(catalogue)
+    line = {"custom_id": custom_id, "method": "POST", "url": endpoint, "body": request_body(request, rules)}
     return json.dumps(line, separators=(",", ":")).encode() + b"\n"
 
 
-def request_body(request: ImageRequest) -> dict[str, Any]:
-    """The JSON body of ``request``: a generation's, or an edit's ``EditImageBodyJsonParam`` with its
-    images and mask as data URLs."""
+def request_body(request: ImageRequest, rules: ModelRules | None) -> dict[str, Any]:
+    """The JSON body of ``request`` (whose model has ``rules``): a generation's, or an edit's
+    ``EditImageBodyJsonParam`` with its images, mask and markup as data URLs."""
     values = {**request.parameters(), **(request.extra_body or {})}
     if isinstance(request, GenerateRequest):
         return values
     if isinstance(request, EditRequest):
-        rules = rules_for(request.model)
         if rules is not None and not rules.is_gpt_image:
             raise OpenAIImagesValidationError(
                 "model", request.model, "a GPT image model: the Batch API takes JSON edits, which DALL-E cannot"
@@ -120,6 +122,8 @@ def request_body(request: ImageRequest) -> dict[str, Any]:
         body = {**values, "images": [_image_ref(image) for image in request.images]}
         if request.mask is not None:
             body["mask"] = _image_ref(request.mask)
+        if request.markup is not None:
+            body["markup"] = _image_ref(request.markup)
         return body
     raise OpenAIImagesValidationError("use_batch_api", True, "generations or edits: the Batch API takes no variations")
 

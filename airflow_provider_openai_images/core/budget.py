@@ -6,6 +6,8 @@ quality and size allow (a quality or size left to the server counts at its most 
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -22,10 +24,19 @@ class Ask(NamedTuple):
     images: int
     quality: str | None = None
     size: str | None = None
+    output_format: str | None = None
+    frame_count: int | None = None
 
     @classmethod
     def of(cls, request: ImageRequest) -> Ask:
-        return cls(request.model, request.n or 1, getattr(request, "quality", None), request.size)
+        return cls(
+            request.model,
+            request.n or 1,
+            getattr(request, "quality", None),
+            request.size,
+            getattr(request, "output_format", None),
+            getattr(request, "frame_count", None),
+        )
 
 
 @dataclass(frozen=True)
@@ -55,17 +66,40 @@ class Budget:
                 f"Over budget, nothing was sent: max_images={self.max_images}, and this asks for {images} images."
             )
         costs = [
-            prices.worst_case(ask.model, images=ask.images, quality=ask.quality, size=ask.size, batch=batch)
+            prices.worst_case(
+                ask.model,
+                images=ask.images,
+                quality=ask.quality,
+                size=ask.size,
+                batch=batch,
+                output_format=ask.output_format,
+                frame_count=ask.frame_count,
+            )
             for ask in asks
         ]
-        unpriced = [ask.model for ask, cost in zip(asks, costs, strict=True) if cost is None]
+        unpriced = [ask for ask, cost in zip(asks, costs, strict=True) if cost is None]
         worst = None if unpriced else sum(cost or 0.0 for cost in costs)
         if self.max_cost_usd is None:
             return worst
         if unpriced:
+            ask = unpriced[0]
+            if ask.output_format == "svg":
+                raise OpenAIImagesBudgetError(
+                    f"Nothing was sent: max_cost_usd={self.max_cost_usd:g} is set, but an SVG's author model is billed "
+                    "by tokens at prices OpenAI has not published, so no budget can bound it: leave max_cost_usd unset "
+                    "for SVG output (max_images still applies)."
+                )
+            if prices.for_model(ask.model) is None:
+                raise OpenAIImagesBudgetError(
+                    f"Nothing was sent: max_cost_usd={self.max_cost_usd:g} is set, but the price of {ask.model!r} is "
+                    f"unknown. Add it to the connection's 'prices' extra, e.g. {json.dumps({ask.model: 0.04})} (USD "
+                    "per image), or to its 'models' extra with token prices."
+                )
+            example = json.dumps({ask.model: {"per_image": {_missing_quality(prices, ask): {"*": 0.4}}}})
             raise OpenAIImagesBudgetError(
-                f"Nothing was sent: max_cost_usd={self.max_cost_usd:g} is set, but the price of {unpriced[0]!r} is "
-                f"unknown. Add it to the connection's 'prices' extra, e.g. {{\"{unpriced[0]}\": 0.04}} (USD per image)."
+                f"Nothing was sent: max_cost_usd={self.max_cost_usd:g} is set, but the most {_described([ask])} can "
+                f"cost is unknown{_why_unpriced(prices, ask)}. Name a priced quality, or add a per-image price to the "
+                f"connection's 'prices' extra, e.g. {example} (USD per image, any size)."
             )
         assert worst is not None
         if worst > self.max_cost_usd:
@@ -84,6 +118,30 @@ def _described(asks: Sequence[Ask]) -> str:
     return f"{sum(ask.images for ask in asks)} images in {len(asks)} requests"
 
 
+def _unpriced_qualities(prices: PriceTable, ask: Ask) -> list[str]:
+    """The qualities ``ask`` may get that have no per-image price."""
+    model_prices = prices.for_model(ask.model)
+    rules = prices.catalogue.rules_for(ask.model)
+    if ask.quality not in (None, "auto"):
+        candidates = {str(ask.quality)}
+    else:
+        candidates = set(rules.qualities - {"auto"}) if rules is not None and rules.qualities else set()
+    priced = model_prices.per_image if model_prices else {}
+    return sorted(quality for quality in candidates if quality not in priced and "*" not in priced)
+
+
+def _missing_quality(prices: PriceTable, ask: Ask) -> str:
+    return next(iter(_unpriced_qualities(prices, ask)), "*")
+
+
+def _why_unpriced(prices: PriceTable, ask: Ask) -> str:
+    """Why the worst case of ``ask`` is unknown."""
+    unpriced = _unpriced_qualities(prices, ask)
+    if ask.quality in (None, "auto") and unpriced:
+        return f" (quality 'auto' may choose {', '.join(map(repr, unpriced))}, which have no per-image price)"
+    return f" (no per-image price for quality {ask.quality or 'auto'!r})"
+
+
 def _limit(name: str, value: Any, kind: type[int] | type[float]) -> Any:
     if value is None or value == "":
         return None
@@ -91,6 +149,6 @@ def _limit(name: str, value: Any, kind: type[int] | type[float]) -> Any:
         limit = kind(value)
     except (TypeError, ValueError):
         limit = None
-    if limit is None or isinstance(value, bool) or limit < 0:
+    if limit is None or isinstance(value, bool) or not math.isfinite(limit) or limit < 0:
         raise OpenAIImagesValidationError(name, value, f"a non-negative {'integer' if kind is int else 'number'}")
     return limit

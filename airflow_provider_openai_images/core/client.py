@@ -23,9 +23,11 @@ from airflow_provider_openai_images.core.exchange import (
     http_client_options,
     log,
     parse_images,
+    parse_model,
     parse_models,
     retrying_options,
 )
+from airflow_provider_openai_images.core.lifecycle import ModelListing
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
 from airflow_provider_openai_images.core.settings import ClientSettings
@@ -77,9 +79,14 @@ class ImagesClient:
         """
         return self._run(Call.for_images(self.settings, request, self._log), parse_images, timeout)
 
-    def list_models(self) -> list[str]:
-        """The model ids the endpoint offers (``GET /models``); used by connection tests."""
+    def list_models(self) -> list[ModelListing]:
+        """The models the endpoint offers, with their shutdown dates (``GET /models``, free)."""
         return self._run(Call.for_models(self.settings), parse_models)
+
+    def retrieve_model(self, model: str) -> ModelListing:
+        """One model and its shutdown date (``GET /models/{model}``, free); a model the endpoint does not serve
+        raises :class:`~airflow_provider_openai_images.exceptions.OpenAIImagesNotFoundError`."""
+        return self._run(Call.for_models(self.settings, model), parse_model)
 
     def _run(self, call: Call, parse: Callable[[httpx.Response], T], timeout: float | None = None) -> T:
         attempts = AttemptLog(call, self._log)

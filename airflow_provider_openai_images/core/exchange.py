@@ -24,7 +24,8 @@ import tenacity
 from airflow_provider_openai_images import __version__
 from airflow_provider_openai_images.core.attempts import Attempt, Outcome
 from airflow_provider_openai_images.core.failures import refusal_for, request_id, transport_failure
-from airflow_provider_openai_images.core.models import retirement_notice, rules_for
+from airflow_provider_openai_images.core.lifecycle import ModelListing, not_served_explanation, retirement_notice
+from airflow_provider_openai_images.core.models import ModelRules
 from airflow_provider_openai_images.core.requests import HTTPBody, ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
 from airflow_provider_openai_images.core.retry import RetryPolicy
@@ -109,6 +110,7 @@ class Call:
     body: HTTPBody = field(default_factory=HTTPBody)
     images_asked: int | None = None
     model: str | None = None
+    rules: ModelRules | None = field(default=None, repr=False)
 
     @classmethod
     def for_images(cls, settings: ClientSettings, request: ImageRequest, logger: Logger) -> Call:
@@ -116,16 +118,17 @@ class Call:
 
         :raises OpenAIImagesValidationError: for a request that cannot succeed.
         """
-        request.validate()
-        if notice := retirement_notice(request.model, base_url=settings.base_url, today=date.today()):
+        rules = request.validate(settings.catalogue)
+        if notice := retirement_notice(request.model, rules, base_url=settings.base_url, today=date.today()):
             logger.warning("%s", notice)
         url, params = endpoint_url(settings, f"images/{request.endpoint}", deployment=request.model)
         label = f"POST /images/{request.endpoint} model={request.model}"
-        return cls("POST", url, label, params, request.to_http_body(), request.n or 1, request.model)
+        return cls("POST", url, label, params, request.to_http_body(), request.n or 1, request.model, rules)
 
     @classmethod
-    def for_models(cls, settings: ClientSettings) -> Call:
-        return cls.for_path(settings, "GET", "models")
+    def for_models(cls, settings: ClientSettings, model: str | None = None) -> Call:
+        """``GET /models``, or ``GET /models/{model}``."""
+        return cls.for_path(settings, "GET", "models" if model is None else f"models/{quote(model, safe='')}")
 
     @classmethod
     def for_path(
@@ -208,8 +211,7 @@ class AttemptLog:
         error.attempts = len(self.attempts)
         error.attempt_log = tuple(self.attempts)
         if isinstance(error, OpenAIImagesModelNotFoundError) and self.call.model:
-            rules = rules_for(self.call.model)
-            error.explain(self.call.model, rules.replacement if rules else None)
+            error.explain(not_served_explanation(self.call.model, self.call.rules, date.today()))
 
     def _record(self, outcome: Outcome, response: httpx.Response | None = None, **details: Any) -> None:
         self.attempts.append(
@@ -251,12 +253,30 @@ def parse_images(response: httpx.Response) -> ImagesResponse:
     return ImagesResponse.from_json(_json(response), request_id=request_id(response))
 
 
-def parse_models(response: httpx.Response) -> list[str]:
+def parse_models(response: httpx.Response) -> list[ModelListing]:
+    """The models of a ``GET /models`` answer, with their shutdown dates."""
     payload = _json(response)
     items = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         raise OpenAIImagesResponseError("GET /models did not return a 'data' list")
-    return [str(item.get("id")) for item in items if isinstance(item, dict)]
+    return [_listing(item) for item in items if isinstance(item, dict) and item.get("id")]
+
+
+def parse_model(response: httpx.Response) -> ModelListing:
+    """The model of a ``GET /models/{model}`` answer."""
+    payload = _json(response)
+    if not isinstance(payload, dict) or not payload.get("id"):
+        raise OpenAIImagesResponseError("GET /models/{model} did not return a model")
+    return _listing(payload)
+
+
+def _listing(item: dict[str, Any]) -> ModelListing:
+    shutdown = item.get("shutdown_date")
+    try:
+        day = date.fromisoformat(str(shutdown)[:10]) if shutdown else None
+    except ValueError:
+        day = None  # a date we cannot read is no reason to stop anyone
+    return ModelListing(str(item["id"]), served=True, shutdown_date=day)
 
 
 def _json(response: httpx.Response) -> Any:

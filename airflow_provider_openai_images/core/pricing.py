@@ -4,22 +4,26 @@ GPT image models are billed by tokens (text and image input, image output); an a
 gives its cost. DALL-E models, and any answer without ``usage``, are priced per image by model,
 quality and size. The Batch API costs half (:data:`BATCH_DISCOUNT`).
 
-Source: OpenAI's API pricing page (https://platform.openai.com/docs/pricing) for each model as
-published (gpt-image-2: 2026-04-21), read on 2026-11-22 through public copies of it. Prices change:
-the connection extra ``prices`` overrides or extends this table (Azure, self-hosted servers, new
-models) without a release; see :class:`PriceTable`. Every figure here is an estimate, never an invoice.
+The prices are data: each model's ``prices`` in the model catalogue
+(:mod:`~airflow_provider_openai_images.core.catalogue`, with its sources and as-of date), the
+connection's ``models`` extra on top, then its ``prices`` extra (see :class:`PriceTable`). Every figure
+here is an estimate, never an invoice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_images.core.models import parse_size, snapshot_base
+from airflow_provider_openai_images.core.models import STANDARD_GPT_SIZES, parse_size, snapshot_base
 from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.core.catalogue import ModelCatalogue
 
 #: The Batch API bills half the synchronous price.
 BATCH_DISCOUNT = 0.5
@@ -58,15 +62,34 @@ class ModelPrices:
         price = by_size.get(size, by_size.get(ANY))
         return None if price is None else float(price)
 
-    def highest_image_price(self, quality: str | None, size: str | None) -> float | None:
-        """The most one image can cost when ``quality`` or ``size`` is left to the server (``None``/``auto``)."""
-        qualities = [quality] if quality not in (None, "auto") else list(self.per_image)
+    def highest_image_price(
+        self, quality: str | None, size: str | None, *, qualities: Iterable[str] | None = None
+    ) -> float | None:
+        """The most one image can cost when ``quality`` or ``size`` is left to the server (``None``/``auto``).
+
+        :param qualities: the qualities ``auto`` may choose (the model's); default: those priced here. One of
+            them without a price makes the most unknown (``None``): a budget cannot be kept on a guess.
+        """
+        if quality not in (None, "auto"):
+            candidates: list[str] = [str(quality)]
+        else:
+            candidates = [each for each in (qualities if qualities is not None else self.per_image) if each != "auto"]
         prices = []
-        for each_quality in qualities:
-            assert each_quality is not None
-            by_size = self.per_image.get(each_quality) or self.per_image.get(ANY, {})
-            sizes: Iterable[str] = [size] if size not in (None, "auto") else by_size.keys()
-            prices += [price for each_size in sizes if (price := self.image_price(each_quality, str(each_size)))]
+        for each_quality in candidates:
+            by_size = self.per_image.get(each_quality) or self.per_image.get(ANY)
+            if not by_size:
+                return None
+            if size not in (None, "auto"):
+                sizes: Iterable[str] = [str(size)]
+            elif self.area_priced and ANY not in by_size:
+                sizes = STANDARD_GPT_SIZES  # what "auto" chooses among
+            else:
+                sizes = by_size.keys()
+            for each_size in sizes:
+                price = self.image_price(each_quality, each_size)
+                if price is None:
+                    return None
+                prices.append(price)
         return max(prices) if prices else None
 
     def usage_cost(self, usage: ImagesUsage) -> float | None:
@@ -92,74 +115,32 @@ class ModelPrices:
         return total
 
 
-def _gpt_image(*, low: tuple[float, float], medium: tuple[float, float], high: tuple[float, float],
-               text_input: float, image_input: float, image_output: float,
-               text_output: float | None = None) -> ModelPrices:  # fmt: skip
-    """A GPT image model: square and portrait/landscape prices per quality, and token prices."""
-
-    def sizes(square: float, oblong: float) -> dict[str, float]:
-        return {_SQUARE: square, "1024x1536": oblong, "1536x1024": oblong}
-
-    return ModelPrices(
-        per_image={"low": sizes(*low), "medium": sizes(*medium), "high": sizes(*high)},
-        text_input=text_input,
-        image_input=image_input,
-        image_output=image_output,
-        text_output=text_output,
-    )
-
-
-_GPT_IMAGE_1_5 = _gpt_image(
-    low=(0.009, 0.013), medium=(0.034, 0.05), high=(0.133, 0.2),
-    text_input=5.0, image_input=8.0, image_output=32.0, text_output=10.0,
-)  # fmt: skip
-
-#: Published prices (see the module docstring for the source and date).
-PUBLISHED_PRICES: dict[str, ModelPrices] = {
-    "dall-e-2": ModelPrices(per_image={"standard": {"256x256": 0.016, "512x512": 0.018, _SQUARE: 0.02}}),
-    "dall-e-3": ModelPrices(
-        per_image={
-            "standard": {_SQUARE: 0.04, "1024x1792": 0.08, "1792x1024": 0.08},
-            "hd": {_SQUARE: 0.08, "1024x1792": 0.12, "1792x1024": 0.12},
-        }
-    ),
-    "gpt-image-1": _gpt_image(
-        low=(0.011, 0.016), medium=(0.042, 0.063), high=(0.167, 0.25),
-        text_input=5.0, image_input=10.0, image_output=40.0,
-    ),
-    "gpt-image-1-mini": _gpt_image(
-        low=(0.005, 0.006), medium=(0.011, 0.015), high=(0.036, 0.052),
-        text_input=2.0, image_input=2.5, image_output=8.0,
-    ),
-    "gpt-image-1.5": _GPT_IMAGE_1_5,
-    "chatgpt-image-latest": _GPT_IMAGE_1_5,
-    "gpt-image-2": ModelPrices(
-        per_image={"low": {_SQUARE: 0.006}, "medium": {_SQUARE: 0.053}, "high": {_SQUARE: 0.211}},
-        text_input=5.0,
-        image_input=8.0,
-        image_output=30.0,
-        area_priced=True,
-    ),
-}  # fmt: skip
-
-#: The quality the API uses when none is sent, for models that answer without saying.
-_DEFAULT_QUALITY = {"dall-e-2": "standard", "dall-e-3": "standard"}
-
-
 class PriceTable:
-    """The published prices, with the connection's ``prices`` extra on top.
+    """Each model's prices: its catalogue entry's ``prices``, with the connection's ``prices`` extra on top.
 
     ``overrides`` maps a model name to either a number (USD per image, whatever the quality and size)
-    or an object with ``per_image`` (quality -> size -> USD, ``*`` for any) and token prices in USD
-    per million (``text_input``, ``image_input``, ``image_output``, ``text_output``). An entry for a
-    known model changes only what it names. Dated snapshots (``gpt-image-2-2026-04-21``) use their
-    base model's prices unless priced themselves.
+    or an object with ``per_image`` (quality -> size -> USD, ``*`` for any) and token prices in USD per
+    million (``text_input``, ``image_input``, ``image_output``, ``text_output``); ``area_priced`` scales a
+    1024x1024 per-image price by pixel area. An entry for a known model changes only what it names. Dated
+    snapshots (``gpt-image-2-2026-04-21``) use their base model's prices unless priced themselves.
+
+    :param catalogue: the models (default: the packaged catalogue); the connection's ``models`` extra may
+        price models there too.
     """
 
-    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
-        self._prices = dict(PUBLISHED_PRICES)
+    def __init__(self, overrides: Mapping[str, Any] | None = None, *, catalogue: ModelCatalogue | None = None) -> None:
+        if catalogue is None:
+            from airflow_provider_openai_images.core.catalogue import packaged_catalogue
+
+            catalogue = packaged_catalogue()
+        self.catalogue = catalogue
+        self._prices: dict[str, ModelPrices] = {}
+        for model in catalogue:
+            entry = catalogue.prices_entry(model)
+            if entry:
+                self._prices[model] = parse_prices(None, f"models[{model!r}].prices", entry)
         for model, entry in (overrides or {}).items():
-            self._prices[model] = _merged(self._prices.get(model), model, entry)
+            self._prices[model] = parse_prices(self.for_model(model), f"prices[{model!r}]", entry)
 
     def for_model(self, model: str) -> ModelPrices | None:
         return self._prices.get(model) or self._prices.get(snapshot_base(model) or "")
@@ -183,36 +164,85 @@ class PriceTable:
         cost = prices.usage_cost(usage) if usage is not None else None
         if cost is None:
             quality = quality if quality not in (None, "auto") else _DEFAULT_QUALITY.get(model, quality)
-            one = prices.highest_image_price(quality, size if size not in (None, "auto") else None)
+            one = prices.highest_image_price(
+                quality, size if size not in (None, "auto") else None, qualities=self._qualities(model)
+            )
             cost = None if one is None else one * images
         return None if cost is None else cost * (BATCH_DISCOUNT if batch else 1.0)
 
     def worst_case(
-        self, model: str, *, images: int, quality: str | None, size: str | None, batch: bool = False
+        self,
+        model: str,
+        *,
+        images: int,
+        quality: str | None,
+        size: str | None,
+        batch: bool = False,
+        output_format: str | None = None,
+        frame_count: int | None = None,
     ) -> float | None:
         """The most ``images`` images can cost (quality or size left to the server priced at their
-        highest); prompt and input-image tokens are not included. ``None`` when the price is unknown."""
+        highest); prompt and input-image tokens are not included. ``None`` when the price is unknown.
+
+        A GIF counts each of its frames (9 unless ``frame_count`` says) as one image at most. An SVG's
+        price is unknown: its author model's tokens have no published price.
+        """
+        if output_format == "svg":
+            return None
         prices = self.for_model(model)
-        one = prices.highest_image_price(quality, size) if prices is not None else None
-        return None if one is None else one * images * (BATCH_DISCOUNT if batch else 1.0)
+        one = prices.highest_image_price(quality, size, qualities=self._qualities(model)) if prices else None
+        if one is None:
+            return None
+        frames = (frame_count or DEFAULT_GIF_FRAMES) if output_format == "gif" else 1
+        return one * images * frames * (BATCH_DISCOUNT if batch else 1.0)
+
+    def _qualities(self, model: str) -> frozenset[str] | None:
+        rules = self.catalogue.rules_for(model)
+        return rules.qualities if rules is not None else None
 
 
-def _merged(base: ModelPrices | None, model: str, entry: Any) -> ModelPrices:
+#: The quality the API uses when none is sent, for models that answer without saying.
+_DEFAULT_QUALITY = {"dall-e-2": "standard", "dall-e-3": "standard"}
+#: GIF answers have this many frames unless ``frame_count`` says otherwise (the official client).
+DEFAULT_GIF_FRAMES = 9
+
+
+def parse_prices(base: ModelPrices | None, where: str, entry: Any) -> ModelPrices:
+    """``entry`` (a number: USD per image; or an object of prices) over ``base``.
+
+    :raises OpenAIImagesValidationError: naming ``where``, for an entry that is neither.
+    """
     allowed = (
-        "a price per image in USD, or an object with 'per_image' (quality -> size -> USD) and token prices "
-        f"in USD per million ({', '.join(_TOKEN_FIELDS)})"
+        "a price per image in USD, or an object with 'per_image' (quality -> size -> USD), 'area_priced' and token "
+        f"prices in USD per million ({', '.join(_TOKEN_FIELDS)})"
     )
     if isinstance(entry, (int, float)) and not isinstance(entry, bool) and entry >= 0:
         return ModelPrices(per_image={ANY: {ANY: float(entry)}})  # a flat price replaces token prices too
-    if not isinstance(entry, Mapping) or set(entry) - {"per_image", *_TOKEN_FIELDS}:
-        raise OpenAIImagesValidationError(f"prices[{model!r}]", entry, allowed)
+    if not isinstance(entry, Mapping) or set(entry) - {"per_image", "area_priced", "note", *_TOKEN_FIELDS}:
+        raise OpenAIImagesValidationError(where, entry, allowed)
     try:
         per_image = {
-            str(q): {str(s): float(p) for s, p in sizes.items()} for q, sizes in entry.get("per_image", {}).items()
+            str(q): {str(s): _price(p) for s, p in sizes.items()} for q, sizes in (entry.get("per_image") or {}).items()
         }
-        tokens: dict[str, Any] = {name: float(entry[name]) for name in _TOKEN_FIELDS if entry.get(name) is not None}
+        tokens: dict[str, Any] = {
+            name: None if entry[name] is None else _price(entry[name]) for name in _TOKEN_FIELDS if name in entry
+        }
     except (AttributeError, TypeError, ValueError):
-        raise OpenAIImagesValidationError(f"prices[{model!r}]", entry, allowed) from None
+        raise OpenAIImagesValidationError(where, entry, allowed) from None
     base = base or ModelPrices()
-    combined = {quality: {**base.per_image.get(quality, {}), **sizes} for quality, sizes in per_image.items()}
-    return dataclasses.replace(base, per_image={**base.per_image, **combined}, **tokens)
+    combined = {quality: merged_sizes(base.per_image.get(quality, {}), sizes) for quality, sizes in per_image.items()}
+    area_priced = bool(entry.get("area_priced", base.area_priced))
+    return dataclasses.replace(base, per_image={**base.per_image, **combined}, area_priced=area_priced, **tokens)
+
+
+def merged_sizes(base: Mapping[str, Any], sizes: Mapping[str, Any]) -> dict[str, Any]:
+    """One quality's prices by size, ``sizes`` over ``base``; a ``*`` (any size) replaces them all."""
+    return dict(sizes) if ANY in sizes else {**base, **sizes}
+
+
+def _price(value: Any) -> float:
+    """A price: a finite, non-negative number."""
+    price = float(value)
+    if isinstance(value, bool) or not math.isfinite(price) or price < 0:
+        raise ValueError(value)
+    return price

@@ -20,13 +20,21 @@ from typing import IO, Any, ClassVar, Union
 from typing_extensions import Self
 
 from airflow_provider_openai_images.core.models import (
+    DEFAULT_EDIT_MODEL,
     DEFAULT_MODEL,
     DEFAULT_VARIATION_MODEL,
     Endpoint,
     ModelRules,
+)
+from airflow_provider_openai_images.core.validation import (
+    DELIBERATELY_REFUSED,
+    refuse_deliberately_unsupported,
     validate_parameters,
 )
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+
+if typing.TYPE_CHECKING:
+    from airflow_provider_openai_images.core.catalogue import ModelCatalogue
 
 #: Per the spec, an edit takes at most 16 images whatever the model.
 MAX_EDIT_IMAGES = 16
@@ -112,10 +120,13 @@ class HTTPBody:
     files: Sequence[tuple[str, tuple[str, bytes | IO[bytes], str]]] | None = None
 
 
-def _form_value(value: Any) -> str:
+def _form_fields(name: str, value: Any) -> dict[str, str]:
+    """One parameter as multipart form fields: objects flattened as ``svg[model]``, ``svg[reasoning][effort]``."""
+    if isinstance(value, Mapping):
+        return {key: text for k, v in value.items() for key, text in _form_fields(f"{name}[{k}]", v).items()}
     if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+        return {name: "true" if value else "false"}
+    return {name: str(value)}
 
 
 def _integer_fields(request_type: type[Any]) -> frozenset[str]:
@@ -128,7 +139,8 @@ class ImageRequest:
     """The parameters every Images API request has; ``None`` means "not sent".
 
     ``model`` is always sent: the spec's server-side default (``dall-e-2``) is retired at OpenAI.
-    ``extra_body`` passes parameters this release does not know yet.
+    ``safety_identifier`` (a hashed end-user id) replaces the deprecated ``user``, which is still sent
+    when given. ``extra_body`` passes parameters this release does not know yet.
     """
 
     endpoint: ClassVar[Endpoint]
@@ -142,6 +154,7 @@ class ImageRequest:
     n: int | None = None
     size: str | None = None
     response_format: str | None = None
+    safety_identifier: str | None = None
     user: str | None = None
     extra_body: Mapping[str, Any] | None = None
 
@@ -156,19 +169,23 @@ class ImageRequest:
 
         An empty string of an optional field means "not sent", ``None`` leaves a field at its default
         (so it is dropped), and integer fields take the digits a template renders. A name that is not
-        a value field of this request is refused, naming the ones that are.
+        a value field of this request is refused, naming the ones that are; one refused on purpose
+        (``stream``, ``partial_images``) is refused with the reason.
         """
         known = {f.name: f for f in dataclasses.fields(cls)}
         integers = _integer_fields(cls)
         normalised: dict[str, Any] = {}
+        refuse_deliberately_unsupported(name for name, value in values.items() if value not in (None, ""))
         for name, value in values.items():
+            if name in DELIBERATELY_REFUSED:
+                continue
             if name not in known or name in cls.file_fields:
                 allowed = ", ".join(cls.value_fields())
                 raise OpenAIImagesValidationError(name, value, f"a parameter of POST /images/{cls.endpoint}: {allowed}")
             optional = known[name].default is not dataclasses.MISSING
             if optional and value == "":
                 value = None
-            if name in integers and isinstance(value, str) and value.strip().isdigit():
+            if name in integers and isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
                 value = int(value)
             if value is not None or not optional:
                 normalised[name] = value
@@ -185,15 +202,20 @@ class ImageRequest:
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skipped}
         return {name: value for name, value in values.items() if value is not None}
 
-    def validate(self) -> ModelRules | None:
-        """Raise :class:`OpenAIImagesValidationError` for a request that cannot succeed."""
-        rules = self.check_parameters()
+    def validate(self, catalogue: ModelCatalogue | None = None) -> ModelRules | None:
+        """Raise :class:`OpenAIImagesValidationError` for a request that cannot succeed; returns the model's
+        rules in ``catalogue`` (default: the packaged one)."""
+        rules = self.check_parameters(catalogue)
         self.check_uploads(rules)
         return rules
 
-    def check_parameters(self) -> ModelRules | None:
+    def check_parameters(self, catalogue: ModelCatalogue | None = None) -> ModelRules | None:
         """The checks that need no upload (so they can run before inputs are fetched); returns the model's rules."""
-        return validate_parameters(self.model, self.endpoint, self.parameters())
+        if self.extra_body is not None:
+            if not isinstance(self.extra_body, Mapping):
+                raise OpenAIImagesValidationError("extra_body", self.extra_body, "a JSON object of parameters")
+            refuse_deliberately_unsupported(self.extra_body, where="extra_body.")
+        return validate_parameters(self.model, self.endpoint, self.parameters(), catalogue)
 
     def check_uploads(self, rules: ModelRules | None) -> None:
         """The checks of the uploads against the model's ``rules`` (none for a request without uploads)."""
@@ -208,23 +230,29 @@ class ImageRequest:
         parts = self.file_parts()
         if not parts:
             return HTTPBody(json=values)
-        return HTTPBody(data={name: _form_value(value) for name, value in values.items()}, files=parts)
+        data = {key: text for name, value in values.items() for key, text in _form_fields(name, value).items()}
+        return HTTPBody(data=data, files=parts)
 
 
 @dataclass(frozen=True, kw_only=True)
 class PromptedImageRequest(ImageRequest):
-    """What generations and edits share: the prompt and the output options of GPT image models."""
+    """What generations and edits share: the prompt and the output options of GPT image models
+    (``gif`` with ``frame_count`` and ``frame_duration_ms``; ``svg`` with its ``svg`` author options)."""
 
     prompt: str
     quality: str | None = None
+    complexity: str | None = None
     background: str | None = None
     output_format: str | None = None
     output_compression: int | None = None
+    frame_count: int | None = None
+    frame_duration_ms: int | None = None
+    svg: Mapping[str, Any] | None = None
 
-    def check_parameters(self) -> ModelRules | None:
+    def check_parameters(self, catalogue: ModelCatalogue | None = None) -> ModelRules | None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise OpenAIImagesValidationError("prompt", self.prompt, "a non-empty text")
-        return super().check_parameters()
+        return super().check_parameters(catalogue)
 
 
 def _validate_uploads(parameter: str, files: Sequence[ImageFile], rules: ModelRules | None, model: str) -> None:
@@ -255,13 +283,19 @@ class GenerateRequest(PromptedImageRequest):
 
 @dataclass(frozen=True, kw_only=True)
 class EditRequest(PromptedImageRequest):
-    """``POST /images/edits`` as multipart (``CreateImageEditRequest``); several images go as ``image[]``."""
+    """``POST /images/edits`` as multipart (``CreateImageEditRequest``); several images go as ``image[]``.
+
+    ``markup`` (GPT Image 2.5) is a transparent PNG drawn over the first image to guide the edit, instead
+    of a ``mask``.
+    """
 
     endpoint: ClassVar[Endpoint] = "edits"
-    file_fields: ClassVar[tuple[str, ...]] = ("images", "mask")
+    file_fields: ClassVar[tuple[str, ...]] = ("images", "mask", "markup")
 
+    model: str = DEFAULT_EDIT_MODEL
     images: tuple[ImageFile, ...] = ()
     mask: ImageFile | None = None
+    markup: ImageFile | None = None
     input_fidelity: str | None = None
 
     def check_uploads(self, rules: ModelRules | None) -> None:
@@ -275,11 +309,23 @@ class EditRequest(PromptedImageRequest):
             if self.mask.content_type != "image/png":
                 raise OpenAIImagesValidationError("mask", self.mask.filename, "a PNG image with an alpha channel")
             _validate_uploads("mask", [self.mask], rules, self.model)
+            if self.output_format == "gif":
+                raise OpenAIImagesValidationError("mask", self.mask.filename, "no mask with output_format='gif'")
+        if self.markup is not None:
+            if self.mask is not None:
+                raise OpenAIImagesValidationError("markup", self.markup.filename, "no markup together with a mask")
+            if rules is not None and rules.markup is False:
+                raise OpenAIImagesValidationError(
+                    "markup", self.markup.filename, "nothing: only GPT Image 2.5 models take it", model=self.model
+                )
+            if self.markup.content_type != "image/png":
+                raise OpenAIImagesValidationError("markup", self.markup.filename, "a PNG with transparent pixels")
 
     def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
         image_field = "image" if len(self.images) == 1 else "image[]"
         parts = [image.part(image_field) for image in self.images]
-        return parts + ([self.mask.part("mask")] if self.mask is not None else [])
+        parts += [self.mask.part("mask")] if self.mask is not None else []
+        return parts + ([self.markup.part("markup")] if self.markup is not None else [])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -92,6 +92,8 @@ class ImagesResponse:
     output_format: str | None = None
     size: str | None = None
     quality: str | None = None
+    safety_identifier: str | None = None
+    svg_usage: Mapping[str, Any] | None = None
     attempts: tuple[Attempt, ...] = ()
 
     @classmethod
@@ -130,4 +132,6 @@ class ImagesResponse:
             output_format=payload.get("output_format"),
             size=payload.get("size"),
             quality=payload.get("quality"),
+            safety_identifier=payload.get("safety_identifier"),
+            svg_usage=payload["svg_usage"] if isinstance(payload.get("svg_usage"), dict) else None,
         )

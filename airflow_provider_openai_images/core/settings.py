@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from airflow_provider_openai_images.core.catalogue import ModelCatalogue, packaged_catalogue
+from airflow_provider_openai_images.core.lifecycle import LIFECYCLE_MODES, LifecycleMode
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 
@@ -30,6 +32,10 @@ class ClientSettings:
         the emulator serves http on loopback).
     :param default_model: the model of generations and edits that name none (the connection's
         ``default_model`` extra); ``None`` leaves it to the request type's default.
+    :param catalogue: the models' rules and prices: the packaged catalogue, with the connection's ``models``
+        extra on top.
+    :param model_lifecycle: when to ask the Models API whether a model is still served before using it
+        (``auto``: on api.openai.com; ``openai``: always; ``off``: never).
     """
 
     api_key: str = field(repr=False)
@@ -44,8 +50,13 @@ class ClientSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     allow_http_image_urls: bool = False
     default_model: str | None = None
+    catalogue: ModelCatalogue = field(default_factory=packaged_catalogue, repr=False, compare=False)
+    model_lifecycle: LifecycleMode = "auto"
 
     def __post_init__(self) -> None:
+        if self.model_lifecycle not in LIFECYCLE_MODES:
+            allowed = "'auto' (on api.openai.com), 'openai' (always) or 'off'"
+            raise OpenAIImagesValidationError("model_lifecycle", self.model_lifecycle, allowed)
         if self.api_type not in ("openai", "azure"):
             raise OpenAIImagesValidationError("api_type", self.api_type, "'openai' or 'azure'")
         if not self.api_key:

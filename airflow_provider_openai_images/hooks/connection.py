@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_openai_images import CONN_TYPE
+from airflow_provider_openai_images.core.catalogue import ModelCatalogue, packaged_catalogue
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.core.settings import DEFAULT_BASE_URL, ClientSettings
@@ -92,6 +93,8 @@ def client_settings(values: ConnectionValues, retry_policy: RetryPolicy | None =
         "api_version": values.pick("api_version"),
         "azure_deployment": values.pick("azure_deployment"),
         "default_model": values.pick("default_model"),
+        "catalogue": model_catalogue(values),
+        "model_lifecycle": values.pick("model_lifecycle") or "auto",
         "retry": dataclasses.replace(retry_policy or RetryPolicy(), **tuning),
         "allow_http_image_urls": bool(values.flag("allow_http_image_urls")),
     }
@@ -101,9 +104,14 @@ def client_settings(values: ConnectionValues, retry_policy: RetryPolicy | None =
     return ClientSettings(**settings)
 
 
-def price_table(values: ConnectionValues) -> PriceTable:
-    """The published prices with the connection's ``prices`` extra on top."""
-    return PriceTable(values.mapping("prices"))
+def model_catalogue(values: ConnectionValues) -> ModelCatalogue:
+    """The packaged model catalogue with the connection's ``models`` extra on top."""
+    return packaged_catalogue().with_entries(values.mapping("models"))
+
+
+def price_table(values: ConnectionValues, catalogue: ModelCatalogue | None = None) -> PriceTable:
+    """The catalogue's prices (with the ``models`` extra) and the connection's ``prices`` extra on top."""
+    return PriceTable(values.mapping("prices"), catalogue=catalogue or model_catalogue(values))
 
 
 def _host_url(host: str | None) -> str | None:

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Mapping, Sequence
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_openai_images import CONN_TYPE, DEFAULT_CONN_ID
+from airflow_provider_openai_images.core.catalogue import ModelCatalogue
+from airflow_provider_openai_images.core.lifecycle import ModelListing, checks_lifecycle, verdict
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.core.settings import ClientSettings
-from airflow_provider_openai_images.exceptions import OpenAIImagesError
+from airflow_provider_openai_images.exceptions import (
+    OpenAIImagesError,
+    OpenAIImagesModelNotFoundError,
+    OpenAIImagesNotFoundError,
+)
 from airflow_provider_openai_images.hooks.connection import ConnectionValues, client_settings, price_table
 from airflow_provider_openai_images.inputs import ImageInput, resolve_images, resolve_one
 from airflow_provider_openai_images.preparation import InputPreparation
@@ -27,12 +36,27 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.preparation import Box, SquarePolicy
 
 
+#: What the Models API said of each (base URL, model) in this process: asked once, then remembered.
+_listings: dict[tuple[str, str], ModelListing] = {}
+_listings_lock = threading.Lock()
+#: The lookup is a courtesy: it must never hold a task up for long.
+LIFECYCLE_LOOKUP_TIMEOUT = 10.0
+
+
+def forget_model_listings() -> None:
+    """Forget what the Models API said (tests; a long-lived process that wants a fresh look)."""
+    with _listings_lock:
+        _listings.clear()
+
+
 class OpenAIImagesHook(BaseHook):
     """Talk to the OpenAI Images API (or Azure OpenAI, or a compatible server) through a connection.
 
     The ``openai_images`` connection holds the base URL in ``host``, the API key in ``password``, and
     in its extra: ``organization``, ``project``, ``timeout`` (seconds), ``connect_timeout``,
     ``max_retries``, ``retry_initial_delay``, ``max_retry_after`` (seconds), ``allow_http_image_urls``,
+    ``default_model``, ``models`` (catalogue entries: models, rules and prices this release does not know),
+    ``prices``, ``model_lifecycle`` (``auto``/``openai``/``off``: see :meth:`check_model_lifecycle`),
     and for Azure OpenAI ``api_type="azure"``, ``api_version``, ``azure_deployment``.
     Arguments given to the constructor override the connection's values.
 
@@ -110,10 +134,15 @@ class OpenAIImagesHook(BaseHook):
         """The client settings: connection values, then constructor overrides on top."""
         return client_settings(self.connection_values, self._retry_policy)
 
+    @property
+    def catalogue(self) -> ModelCatalogue:
+        """The models' rules and prices: the packaged catalogue with the connection's ``models`` extra on top."""
+        return self.settings.catalogue
+
     @cached_property
     def prices(self) -> PriceTable:
-        """The published prices with the connection's ``prices`` extra on top."""
-        return price_table(self.connection_values)
+        """The catalogue's prices with the connection's ``prices`` extra on top."""
+        return price_table(self.connection_values, self.catalogue)
 
     @property
     def spill_path(self) -> str | None:
@@ -159,7 +188,10 @@ class OpenAIImagesHook(BaseHook):
     # -- Images API --------------------------------------------------------------------------------
 
     def send(self, request: ImageRequest, *, timeout: float | None = None) -> ImagesResponse:
-        """Send a prepared request object (validated first, retried as the policy says)."""
+        """Send a prepared request object: validated first, its model's lifecycle checked (see
+        :meth:`check_model_lifecycle`), retried as the policy says."""
+        request.validate(self.catalogue)
+        self.check_model_lifecycle(request.model)
         return self.get_conn().send(request, timeout=timeout)
 
     def generate(self, prompt: str, *, timeout: float | None = None, **parameters: Any) -> ImagesResponse:
@@ -180,6 +212,7 @@ class OpenAIImagesHook(BaseHook):
         prompt: str,
         *,
         mask: ImageInput | None = None,
+        markup: ImageInput | None = None,
         prepare: bool = True,
         square_policy: SquarePolicy = "crop",
         mask_box: Box | Sequence[Box] | None = None,
@@ -198,11 +231,12 @@ class OpenAIImagesHook(BaseHook):
         files = {
             "images": tuple(resolve_images(image, parameter="image")),
             "mask": resolve_one(mask, parameter="mask") if mask is not None else None,
+            "markup": resolve_one(markup, parameter="markup") if markup is not None else None,
         }
         request = EditRequest.from_values(
             self.with_default_model(EditRequest, {"prompt": prompt, **parameters}), **files
         )
-        return self._send_prepared(request, InputPreparation(prepare, square_policy, mask_box), timeout)
+        return self._send_prepared(request, InputPreparation(prepare, square_policy, mask_box, self.catalogue), timeout)
 
     def create_variation(
         self,
@@ -220,7 +254,7 @@ class OpenAIImagesHook(BaseHook):
         :class:`~airflow_provider_openai_images.core.requests.VariationRequest`.
         """
         request = VariationRequest.from_values(parameters, image=resolve_one(image, parameter="image"))
-        return self._send_prepared(request, InputPreparation(prepare, square_policy), timeout)
+        return self._send_prepared(request, InputPreparation(prepare, square_policy, catalogue=self.catalogue), timeout)
 
     def with_default_model(self, request_type: type[ImageRequest], values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` with the connection's ``default_model`` when they name no model (generations, edits)."""
@@ -228,6 +262,54 @@ class OpenAIImagesHook(BaseHook):
         if values.get("model") in (None, "") and request_type.uses_default_model and default:
             return {**values, "model": default}
         return dict(values)
+
+    def check_model_lifecycle(self, model: str) -> None:
+        """Before the first paid call for ``model`` in this process: ask the Models API (free) whether it is
+        still served, on api.openai.com (or wherever the ``model_lifecycle`` extra says ``openai``).
+
+        A model that is not served, or whose ``shutdown_date`` has passed, fails here, naming the date and what
+        replaces it; a shutdown within 30 days is logged as a warning. A lookup that fails (network, 5xx, an
+        unreadable answer) is logged and never blocks the request.
+
+        :raises OpenAIImagesModelNotFoundError: when OpenAI no longer serves ``model``.
+        """
+        settings = self.settings
+        if not model or not checks_lifecycle(settings.model_lifecycle, settings.base_url):
+            return
+        listing = self._model_listing(model)
+        if listing is None:
+            return
+        rules = self.catalogue.rules_for(model)
+        found = verdict(listing, rules, date.today())
+        if found.refusal:
+            raise OpenAIImagesModelNotFoundError(found.refusal, code="model_not_found", param="model")
+        if found.warning:
+            self.log.warning("%s", found.warning)
+
+    def _model_listing(self, model: str) -> ModelListing | None:
+        """What ``GET /models/{model}`` says, asked once per process; ``None`` when it could not be asked."""
+        key = (self.settings.base_url, model)
+        with _listings_lock:
+            if key in _listings:
+                return _listings[key]
+        from airflow_provider_openai_images.core.client import ImagesClient
+
+        quick = dataclasses.replace(
+            self.settings,
+            retry=dataclasses.replace(self.settings.retry, max_retries=0),
+            timeout=min(self.settings.timeout, LIFECYCLE_LOOKUP_TIMEOUT),
+        )
+        try:
+            with ImagesClient(quick, transport=self._transport, logger=self.log) as client:
+                listing = client.retrieve_model(model)
+        except OpenAIImagesNotFoundError:
+            listing = ModelListing(model, served=False)
+        except (OpenAIImagesError, ValueError) as error:
+            self.log.warning("Could not ask the Models API about %r (%s); going ahead.", model, error)
+            return None
+        with _listings_lock:
+            _listings[key] = listing
+        return listing
 
     def image_bytes(self, image: GeneratedImage) -> bytes:
         """The bytes of one answered image: decoded, or downloaded at once without the API key."""
@@ -244,13 +326,19 @@ class OpenAIImagesHook(BaseHook):
         return self.send(request, timeout=timeout)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check the key and URL with ``GET /models`` (free), for ``airflow connections test`` and the UI."""
+        """Check the key and URL with ``GET /models`` (free), for ``airflow connections test`` and the UI: the
+        account's image models, each with its shutdown date when one is announced."""
         try:
             models = self.get_conn().list_models()
         except (OpenAIImagesError, ValueError) as error:
             return False, str(error)
         finally:
             self.close()
-        image_models = sorted(m for m in models if "image" in m or m.startswith("dall-e"))
-        shown = ", ".join(image_models) if image_models else "none"
-        return True, f"Connected to {self.settings.base_url}: {len(models)} models, image models: {shown}"
+        image_models = sorted(
+            (m for m in models if "image" in m.model or m.model.startswith("dall-e")), key=lambda m: m.model
+        )
+        shown = ", ".join(
+            f"{m.model} (shuts down {m.shutdown_date.isoformat()})" if m.shutdown_date else m.model
+            for m in image_models
+        )
+        return True, f"Connected to {self.settings.base_url}: {len(models)} models, image models: {shown or 'none'}"

@@ -19,6 +19,7 @@ from airflow_provider_openai_images import DEFAULT_CONN_ID
 from airflow_provider_openai_images.accounting import answer_provenance, spend_summary
 from airflow_provider_openai_images.core.budget import Ask, Budget
 from airflow_provider_openai_images.core.requests import ImageRequest
+from airflow_provider_openai_images.core.validation import advisories
 from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
 from airflow_provider_openai_images.keys import task_instance_prefix
 from airflow_provider_openai_images.landing import DEFAULT_THUMBNAIL_SIZE, ImageLander, PaidImage, paid_images
@@ -60,6 +61,7 @@ BASE_TEMPLATE_FIELDS = (
     "n",
     "size",
     "response_format",
+    "safety_identifier",
     "user",
     "extra_body",
     "max_images",
@@ -87,11 +89,13 @@ class BaseOpenAIImagesOperator(BaseOperator):
         without retries; ``"skip"`` skips the task; ``"record"`` returns a record with
         ``"status": "rejected"`` and succeeds, so one rejected prompt in a mapped run of hundreds does not
         stop its downstream tasks.
-    :param model: the model; default: the request type's (``gpt-image-1.5``, ``dall-e-2`` for variations).
+    :param model: the model; default: the connection's ``default_model``, else the request type's
+        (``gpt-image-2.5-flare`` for generations, ``gpt-image-2.5-sunburst`` for edits, ``dall-e-2`` for variations).
     :param n: how many images (templated numbers are accepted).
     :param size: ``WIDTHxHEIGHT`` or ``auto``, as the model allows.
     :param response_format: ``url`` or ``b64_json`` (DALL-E only; GPT image models always answer base64).
-    :param user: an end-user id for OpenAI's abuse monitoring.
+    :param safety_identifier: a stable, hashed id of the end user, for OpenAI's abuse monitoring.
+    :param user: the deprecated form of ``safety_identifier`` (still sent when given).
     :param extra_body: parameters this release does not know yet, sent as they are.
     :param max_images: the most images this task may ask for (templated); more fails before anything is sent.
     :param max_cost_usd: the most this task may spend, in USD (templated): the worst case of the request
@@ -140,6 +144,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         n: int | str | None = None,
         size: str | None = None,
         response_format: str | None = None,
+        safety_identifier: str | None = None,
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_images: int | str | None = None,
@@ -173,6 +178,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         self.n = n
         self.size = size
         self.response_format = response_format
+        self.safety_identifier = safety_identifier
         self.user = user
         self.extra_body = extra_body
         self.max_images = max_images
@@ -273,11 +279,13 @@ class BaseOpenAIImagesOperator(BaseOperator):
         with bad_input_fails_at_once():
             values = self.hook.with_default_model(self.request_type, self.request_type.normalise(self.request_values()))
             probe = self.request_type.from_values(values)
-            probe.check_parameters()
-            wanted = probe.n or 1
+            rules = probe.check_parameters(self.hook.catalogue)
             budget = Budget.parse(self.max_images, self.max_cost_usd)
             budget.check(self.hook.prices, [Ask.of(probe)], batch=self.at_batch_prices)
-        return values, wanted
+            self.hook.check_model_lifecycle(probe.model)
+        for note in advisories(rules, probe.parameters()):
+            self.log.warning("%s", note)
+        return values, probe.n or 1
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[ImageRecord]:
         """Resume after the trigger: its records, or the exception its failure means for this task."""
@@ -305,7 +313,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
         with bad_input_fails_at_once():
             request = self.request_type.from_values({**values, "n": count}, **self.load_inputs())
             request, prepared = self.prepare_inputs(request)
-            request.validate()
+            request.validate(self.hook.catalogue)
         return request, prepared
 
     def send(self, request: ImageRequest) -> ImagesResponse:

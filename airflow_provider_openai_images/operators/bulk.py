@@ -124,6 +124,8 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
             ]
             asks = [Ask.of(self.request_type.from_values(item["values"])) for item in items]
             Budget.parse(self.max_images, self.max_cost_usd).check(self.hook.prices, asks, batch=self.use_batch_api)
+            for model in sorted({ask.model for ask in asks}):
+                self.hook.check_model_lifecycle(model)
             concurrency = positive("max_concurrency", self.max_concurrency, int)
             pace = (
                 None
@@ -145,7 +147,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
                 raise OpenAIImagesValidationError(f"prompts[{number}]", _shown(entry), _PROMPTS)
             try:
                 values = self.hook.with_default_model(self.request_type, {**shared, **self.request_type.normalise(own)})
-                self.request_type.from_values(values).check_parameters()
+                self.request_type.from_values(values).check_parameters(self.hook.catalogue)
             except OpenAIImagesValidationError as error:
                 raise OpenAIImagesValidationError(
                     f"prompts[{number}].{error.parameter}", error.value, error.allowed, model=error.model

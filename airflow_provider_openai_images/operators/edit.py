@@ -30,6 +30,9 @@ class OpenAIEditImageOperator(
         image's final geometry.
     :param mask_box: instead of ``mask``, ``(left, top, right, bottom)`` or a list of boxes, in the
         source image's pixels.
+    :param markup: instead of a mask (GPT Image 2.5 models): a transparent PNG drawn over the first image to
+        guide the edit, of the same size (templated; what ``image`` accepts, resolving to one image; sent as
+        it is).
     :param input_fidelity: ``high`` or ``low`` (GPT image models that take it).
 
     With ``use_batch_api=True`` (GPT image models), the prepared inputs go to the Batch API as data URLs.
@@ -46,6 +49,7 @@ class OpenAIEditImageOperator(
         *BaseOpenAIImagesBatchOperator.template_fields,
         "prompt",
         "mask",
+        "markup",
         "input_fidelity",
     )
     request_type: ClassVar[type[ImageRequest]] = EditRequest
@@ -56,6 +60,7 @@ class OpenAIEditImageOperator(
         prompt: str,
         mask: ImageInput | None = None,
         mask_box: Box | Sequence[Box] | None = None,
+        markup: ImageInput | None = None,
         input_fidelity: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -63,16 +68,19 @@ class OpenAIEditImageOperator(
         self.prompt = prompt
         self.mask = mask
         self.mask_box = mask_box
+        self.markup = markup
         self.input_fidelity = input_fidelity
 
     def input_preparation(self) -> InputPreparation:
-        return InputPreparation(self.prepare, self.square_policy, self.mask_box)
+        return InputPreparation(self.prepare, self.square_policy, self.mask_box, self.hook.catalogue)
 
     def load_inputs(self) -> dict[str, Any]:
         images = resolve_images(self.image, parameter="image", read_s3=self.read_s3)
         mask = resolve_one(self.mask, parameter="mask", read_s3=self.read_s3) if self.mask else None
-        return {"images": tuple(images), "mask": mask}
+        markup = resolve_one(self.markup, parameter="markup", read_s3=self.read_s3) if self.markup else None
+        return {"images": tuple(images), "mask": mask, "markup": markup}
 
     def describe_inputs(self) -> list[str]:
         masks = [f"mask: {source}" for source in describe_sources(self.mask)] if self.mask else []
-        return super().describe_inputs() + masks
+        markups = [f"markup: {source}" for source in describe_sources(self.markup)] if self.markup else []
+        return super().describe_inputs() + masks + markups

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from airflow_provider_openai_images.exceptions import (
     OpenAIImagesBudgetError,
+    OpenAIImagesModelNotFoundError,
     OpenAIImagesValidationError,
 )
 from airflow_provider_openai_images.outcomes import FINAL_FAILURES
@@ -22,13 +23,13 @@ CONTENT_POLICY_ACTIONS: tuple[ContentPolicyAction, ...] = ("fail", "skip", "reco
 
 @contextmanager
 def bad_input_fails_at_once() -> Iterator[None]:
-    """Input that cannot succeed, or a request over budget, fails the task without Airflow retries:
-    nothing was sent or paid for."""
+    """Input that cannot succeed, a request over budget, or a model OpenAI no longer serves fails the task
+    without Airflow retries: nothing was sent or paid for."""
     try:
         yield
     except OpenAIImagesValidationError as error:
         raise AirflowFailException(f"Bad input, nothing was sent or paid for: {error}") from error
-    except OpenAIImagesBudgetError as error:
+    except (OpenAIImagesBudgetError, OpenAIImagesModelNotFoundError) as error:
         raise AirflowFailException(str(error)) from error
 
 

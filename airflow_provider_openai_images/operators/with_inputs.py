@@ -48,7 +48,7 @@ class BaseOpenAIImagesInputOperator(BaseOpenAIImagesOperator):
 
     def input_preparation(self) -> InputPreparation:
         """How this operator's inputs are prepared."""
-        return InputPreparation(self.prepare, self.square_policy)
+        return InputPreparation(self.prepare, self.square_policy, catalogue=self.hook.catalogue)
 
     def prepare_inputs(self, request: ImageRequest) -> tuple[ImageRequest, PreparationReport | None]:
         return self.input_preparation().apply(request)

@@ -26,7 +26,10 @@ CHUNK_BYTES = 64 * 1024
 #: the largest sidecar read for its prompt (a sidecar bounds its prompt to 4000 characters)
 MAX_SIDECAR_BYTES = 1024 * 1024
 #: what the gallery serves as an image; anything else goes out as ``application/octet-stream``
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/svg+xml"})
+#: Every object is served in a sandbox: an SVG opened on its own (a new tab, a link) runs no script in the
+#: Airflow origin, loads nothing, and cannot be framed by another site; as an <img> it never runs script at all.
+OBJECT_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 #: images are addressed with their sha256 in the URL, so a browser may keep them
 IMAGE_CACHE = "private, max-age=86400"
 CLIENT_TTL_SECONDS = 300.0
@@ -78,7 +81,7 @@ def stream(location: S3Location, content_type: str | None, *, cache: str = IMAGE
     answer = _get(location)
     body = answer["Body"]
     media_type = content_type or answer.get("ContentType") or mimetypes.guess_type(location.key)[0]
-    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": OBJECT_CSP}
     if "ContentLength" in answer:
         headers["Content-Length"] = str(answer["ContentLength"])
     if answer.get("ETag"):

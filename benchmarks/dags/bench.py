@@ -16,7 +16,7 @@ CONCURRENCY = int(os.environ.get("OPENAI_IMAGES_BENCH_CONCURRENCY", "8"))
 PROMPTS = [f"A watercolour postcard, number {number}" for number in range(N)]
 COMMON: dict[str, Any] = {"schedule": None, "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"), "catchup": False}
 REQUEST: dict[str, Any] = {
-    "model": "gpt-image-1-mini",
+    "model": "gpt-image-2.5-flare",
     "size": "1024x1024",
     "quality": "low",
     "s3_bucket": "openai-images-demo",

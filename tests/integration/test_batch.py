@@ -65,11 +65,13 @@ def test_twenty_images_and_a_rejected_prompt_go_in_one_batch_at_half_the_price_a
     for record in landed:
         sidecar = json.loads(bucket_objects(s3)[record["key"].rsplit(".", 1)[0] + ".json"]["Body"])
         usage = ImagesUsage.from_json(sidecar["provenance"]["usage"])
-        synchronous = prices.answer_cost("gpt-image-1-mini", images=1, usage=usage, quality="low", size="1024x1024")
+        synchronous = prices.answer_cost("gpt-image-2.5-flare", images=1, usage=usage, quality="low", size="1024x1024")
         assert synchronous
-        assert record["cost_usd"] == pytest.approx(synchronous / 2), "half the synchronous price"
+        assert record["cost_usd"] == pytest.approx(synchronous / 2, abs=1e-6), (
+            "half the synchronous price (to 6 places)"
+        )
         assert record["batch_id"] == api.batches[0].id
-    assert sum(record["cost_usd"] for record in landed) == pytest.approx(api.batch_billed_usd)
+    assert sum(record["cost_usd"] for record in landed) == pytest.approx(api.batch_billed_usd, abs=2e-5)
     assert api.batch_billed_images == 20
 
     api.requests.clear()
@@ -209,7 +211,7 @@ def _one_line_file() -> Any:
     import io
 
     line = {"custom_id": "item-00000", "method": "POST", "url": "/v1/images/generations",
-            "body": {"model": "gpt-image-1-mini", "prompt": "p"}}  # fmt: skip
+            "body": {"model": "gpt-image-2.5-flare", "prompt": "p"}}  # fmt: skip
     return io.BytesIO(json.dumps(line).encode() + b"\n")
 
 

@@ -25,7 +25,7 @@ from tests.conftest import Sleeps
 from tests.imagefactory import decode, picture
 
 MakeClient = Callable[..., ImagesClient]
-GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-1-mini", size="1024x1024", quality="low")
+GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-2.5-flare", size="1024x1024", quality="low")
 
 
 @pytest.mark.parametrize(
@@ -80,6 +80,7 @@ def test_an_unreachable_server_is_a_connection_error(make_client: MakeClient, re
 def test_url_answers_come_from_the_image_host_without_the_key_and_expire(
     make_client: MakeClient, images_api_emulator: ImagesAPIEmulator
 ) -> None:
+    images_api_emulator.compatible_server = True  # dall-e-3 answers with URLs, where it is still served
     image = make_client().send(GenerateRequest(prompt="an otter", model="dall-e-3")).data[0]
     assert image.url is not None
     assert image.url.startswith(images_api_emulator.image_host_url)
@@ -92,6 +93,7 @@ def test_url_answers_come_from_the_image_host_without_the_key_and_expire(
 
 def test_the_emulator_rejects_over_http_what_the_real_api_rejects(images_api_emulator: ImagesAPIEmulator) -> None:
     """Proof that the emulator would catch a client bug: octet-stream parts and spec violations."""
+    images_api_emulator.compatible_server = True  # variations: dall-e-2, where it is still served
     headers = {"Authorization": f"Bearer {images_api_emulator.api_key}"}
     octet = httpx.post(
         f"{images_api_emulator.base_url}/images/variations",
@@ -104,7 +106,7 @@ def test_the_emulator_rejects_over_http_what_the_real_api_rejects(images_api_emu
     off_spec = httpx.post(
         f"{images_api_emulator.base_url}/images/generations",
         headers=headers,
-        json={"prompt": "x", "model": "gpt-image-1", "n": "two"},
+        json={"prompt": "x", "model": "gpt-image-2.5-flare", "n": "two"},
     )
     assert off_spec.status_code == 400
     assert off_spec.json()["error"]["param"] == "n"
@@ -114,7 +116,7 @@ def test_azure_paths_over_http(make_client: MakeClient, images_api_emulator: Ima
     client = make_client(base_url=images_api_emulator.root_url, api_type="azure", api_version="2025-04-01-preview")
     assert len(client.send(GENERATE).data) == 1
     (sent,) = images_api_emulator.requests
-    assert (sent.path, sent.auth_scheme) == ("/openai/deployments/gpt-image-1-mini/images/generations", "api-key")
+    assert (sent.path, sent.auth_scheme) == ("/openai/deployments/gpt-image-2.5-flare/images/generations", "api-key")
 
 
 SECRET = "sk-test-SECRETVALUE-do-not-leak-0123456789"

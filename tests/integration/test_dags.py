@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_openai_images.core.catalogue import packaged_catalogue
 from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.conftest import EXAMPLE_DAGS_FOLDER
@@ -76,7 +77,10 @@ def test_content_pipeline_generates_the_day_s_prompts_in_one_deferred_bulk_task(
     assert_records_match_bucket(records, objects)
     day = run.logical_date.strftime("%Y-%m-%d")
     assert [r["key"] for r in records] == [f"content/{day}/generate_images/item-{i:05d}/000.png" for i in range(50)]
-    assert all((r["width"], r["height"], r["model"]) == (1024, 1024, "gpt-image-1.5") for r in records)
+    assert all((r["width"], r["height"], r["model"]) == (1024, 1024, "gpt-image-2.5-flare") for r in records)
+    assert {request.json["model"] for request in images_api_emulator.requests_to("generations")} == {  # type: ignore[index]
+        "gpt-image-2.5-flare"
+    }, "a model OpenAI serves today"
     index = json.loads(objects[f"content/{day}/index.json"]["Body"])
     assert sorted(image["s3_uri"] for image in index["images"]) == sorted(r["s3_uri"] for r in records)
     assert return_values(run, "publish_index") == [{"index_uri": f"s3://{BUCKET}/content/{day}/index.json",
@@ -130,24 +134,23 @@ def test_edit_pipeline_inpaints_jpeg_shots_with_painted_masks(
     sent = images_api_emulator.requests_to("edits")
     assert len(sent) == 2
     for request in sent:
+        assert request.form["model"] == ["gpt-image-2.5-sunburst"], "OpenAI's model for precise edits"
         image_part, mask_part = request.files
-        assert (image_part.field_name, image_part.content_type, mask_part.field_name) == ("image", "image/png", "mask")
+        assert (image_part.field_name, image_part.content_type, mask_part.field_name) == ("image", "image/jpeg", "mask")
         image, mask = decode(image_part.content), decode(mask_part.content)
-        assert (image.format, image.size) == ("PNG", (512, 512))
-        assert (mask.format, mask.mode, mask.size) == ("PNG", "RGBA", (512, 512))
-        assert mask.getpixel((5, 507))[3] == 0, "the painted white band became transparent"
+        assert (image.format, image.size) == ("JPEG", (1536, 1024)), "a GPT image model takes the JPEG as it is"
+        assert (mask.format, mask.mode, mask.size) == ("PNG", "RGBA", (1536, 1024))
+        assert mask.getpixel((5, 1019))[3] == 0, "the painted white band became transparent"
         assert mask.getpixel((5, 5))[3] == 255
     for record in edits:
-        assert (record["width"], record["height"]) == (512, 512)
-        assert record["prepared"] == {
-            "image": {"cropped": True, "resized_from": [1536, 1024]},
-            "mask": {"mask_from": "greyscale (white = edit)"},
-        }
+        assert (record["width"], record["height"], record["content_type"]) == (1536, 1024, "image/jpeg")
+        assert record["prepared"]["mask"] == {"mask_from": "greyscale (white = edit)"}
 
 
 def test_variations_dag_prepares_the_jpeg_and_downloads_url_answers_without_the_key(
-    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, compatible_images_api_emulator: ImagesAPIEmulator, s3: Any
 ) -> None:
+    """The hero from OpenAI (a model it serves), the dall-e-2 variations from a compatible server."""
     run = dagbag.dags["openai_images_variations_ab_test"].test()
     assert run.state == "success"
     hero = return_values(run, "hero_creative")[0]
@@ -155,12 +158,13 @@ def test_variations_dag_prepares_the_jpeg_and_downloads_url_answers_without_the_
     assert len(hero) == 1
     assert len(variants) == 4
     assert_records_match_bucket(hero + variants, bucket_objects(s3))
-    (request,) = images_api_emulator.requests_to("variations")
+    assert images_api_emulator.requests_to("variations") == [], "OpenAI makes no variations any more"
+    (request,) = compatible_images_api_emulator.requests_to("variations")
     sent = decode(request.files[0].content)
     assert (sent.format, sent.size) == ("PNG", (512, 512))
     assert variants[0]["prepared"]["image"]["padded"] is True
-    assert len(images_api_emulator.downloads) == 4, "each url answer fetched once"
-    for download in images_api_emulator.downloads:
+    assert len(compatible_images_api_emulator.downloads) == 4, "each url answer fetched once"
+    for download in compatible_images_api_emulator.downloads:
         assert download.status == 200
         assert "authorization" not in download.headers
         assert "api-key" not in download.headers
@@ -174,28 +178,33 @@ def test_on_demand_dag_runs_with_the_trigger_form_values(
     dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
 ) -> None:
     dag = dagbag.dags["openai_images_on_demand"]
-    form = {"prompt": "A red kite over the sea", "model": "dall-e-3", "size": "1024x1792", "quality": "hd",
-            "n": 1, "bucket": BUCKET}  # fmt: skip
+    form = {"prompt": "A red kite over the sea", "model": "gpt-image-2.5-sunburst", "size": "1152x2048",
+            "quality": "high", "n": 1, "bucket": BUCKET}  # fmt: skip
     run = dag.test(run_conf=form)
     assert run.state == "success"
     (record,) = return_values(run, "generate")[0]
-    assert (record["width"], record["height"], record["model"]) == (1024, 1792, "dall-e-3")
-    assert record["revised_prompt"]
-    assert "red kite" in record["revised_prompt"]
+    assert (record["width"], record["height"], record["model"]) == (1152, 2048, "gpt-image-2.5-sunburst")
     assert ":" in run.run_id
     assert record["key"] == f"on-demand/{key_segment(run.run_id)}/generate/000.png"
     assert not set(record["key"]) & set(":+ "), "a safe key, whatever the run id holds"
     assert images_api_emulator.requests_to("generations")[0].json == {
-        "prompt": "A red kite over the sea", "model": "dall-e-3", "n": 1, "size": "1024x1792", "quality": "hd"
+        "prompt": "A red kite over the sea", "model": "gpt-image-2.5-sunburst", "n": 1, "size": "1152x2048",
+        "quality": "high", "output_format": "png",
     }  # fmt: skip
     assert_records_match_bucket([record], bucket_objects(s3))
 
 
 def test_trigger_form_params_describe_a_usable_form(dagbag: Any) -> None:
     params = dagbag.dags["openai_images_on_demand"].params
-    assert set(params) == {"prompt", "model", "size", "quality", "n", "max_cost_usd", "bucket"}
+    assert set(params) == {"prompt", "model", "size", "quality", "output_format", "n", "max_cost_usd", "bucket"}
     assert params.get_param("n").schema == {"type": "integer", "minimum": 1, "maximum": 10, "title": "Number of images"}
-    assert "gpt-image-1.5" in params.get_param("model").schema["enum"]
+    assert params["model"] == "gpt-image-2.5-flare"
+    catalogue = packaged_catalogue()
+    for model in params.get_param("model").schema["enum"]:
+        rules = catalogue.rules_for(model)
+        assert rules is not None, model
+        assert rules.shutdown is None, f"{model}: the form offers only models OpenAI serves"
+    assert set(params.get_param("output_format").schema["enum"]) == {"png", "jpeg", "webp", "gif", "svg"}
 
 
 def test_an_impossible_form_value_fails_before_any_paid_call(
@@ -203,7 +212,7 @@ def test_an_impossible_form_value_fails_before_any_paid_call(
 ) -> None:
     dag = dagbag.dags["openai_images_on_demand"]
     assert dag.get_task("generate").retries == 2
-    run = dag.test(run_conf={"model": "dall-e-3", "n": 3, "bucket": BUCKET})
+    run = dag.test(run_conf={"output_format": "svg", "n": 3, "bucket": BUCKET})
     assert run.state == "failed"
     (task_instance,) = run.get_task_instances()
     assert (task_instance.state, task_instance.try_number) == ("failed", 1), "failed at once, retries unused"
@@ -217,12 +226,13 @@ def test_an_expired_url_fails_clearly_and_leaves_no_object(
     s3: Any,
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    compatible_images_api_emulator: ImagesAPIEmulator,
 ) -> None:
-    monkeypatch.setattr(images_api_emulator, "url_ttl", -1)
+    monkeypatch.setattr(compatible_images_api_emulator, "url_ttl", -1)
     run = dagbag.dags["openai_images_variations_ab_test"].test()
     assert run.state == "failed"
     assert "expired" in capfd.readouterr().out
-    assert images_api_emulator.downloads[0].status == 403
+    assert compatible_images_api_emulator.downloads[0].status == 403
     landed = bucket_objects(s3)
     assert any("/hero_creative/" in key for key in landed)
     assert not any("/variants/" in key for key in landed), "nothing half-landed from the expired URL"
@@ -231,7 +241,7 @@ def test_an_expired_url_fails_clearly_and_leaves_no_object(
 def test_the_trigger_form_budget_stops_an_expensive_run_before_any_request(
     dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
 ) -> None:
-    form = {"model": "gpt-image-1", "quality": "high", "size": "1536x1024", "n": 10, "max_cost_usd": 0.5,
+    form = {"model": "gpt-image-2.5-flare", "quality": "high", "size": "1536x1024", "n": 10, "max_cost_usd": 0.5,
             "bucket": BUCKET}  # fmt: skip
     run = dagbag.dags["openai_images_on_demand"].test(run_conf=form)
     assert run.state == "failed"

@@ -197,11 +197,13 @@ def test_record_lets_a_mapped_run_carry_on_past_one_rejected_prompt(
 def test_url_answers_over_plain_http_are_refused_unless_the_connection_allows_them(
     dagbag: Any, images_api_emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch, s3: Any
 ) -> None:
+    images_api_emulator.compatible_server = True  # dall-e-2 answers with URLs where it is still served
     connection = images_api_emulator.connection()
     connection["extra"].pop("allow_http_image_urls")
     monkeypatch.setenv("AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT", json.dumps(connection))
     run = run_dag(dagbag, "fault_injection_single", model="dall-e-2", size="256x256", n=1)
     assert run.state == "failed"
+    assert images_api_emulator.billed_images == 1, "the image was made: its URL is what was refused"
     assert images_api_emulator.downloads == [], "not even one request to the image host"
     assert images_in(s3) == {}
 

@@ -6,7 +6,8 @@ no record names).
 
 One cluster for the module (:func:`tests.ui.gallery_cluster.gallery_cluster`): one run of
 ``bulk_generate_recorded`` with six items (item 0 failed by a 400, item 3 refused by the safety system,
-four landed) and one of ``generate_deferred`` (two images, the only DAG ``outsider`` may read).
+four landed), one of ``generate_deferred`` (two images, the only DAG ``outsider`` may read), and one
+animated GIF and one SVG from ``models_today``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Landed:
     cluster: GalleryCluster
     bulk_run: str
     single_run: str
+    gif_run: str
+    svg_run: str
 
     def records(self, dag_id: str, run_id: str) -> list[tuple[int | None, int, dict[str, Any]]]:
         return images_of(self.cluster.airflow.xcom(dag_id, run_id, "generate"))
@@ -47,12 +50,14 @@ class Landed:
 
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landed]:
-    with gallery_cluster(tmp_path_factory) as cluster:
+    with gallery_cluster(tmp_path_factory, ("bulk.py", "models_today.py")) as cluster:
         single_run = cluster.run(OUTSIDER_DAG)
+        gif_run = cluster.run("models_today", {"output_format": "gif", "frame_count": "4", "quality": "low"})
+        svg_run = cluster.run("models_today", {"output_format": "svg", "model": "gpt-image-2"})
         cluster.api.blocked_prompt_words.add("banner")  # item 3: "A wide banner, number 3"
         cluster.api.inject(Fault.server_error(400))  # the first request (item 0): refused, not retried
         bulk_run = cluster.run(BULK, {"count": 6, "max_concurrency": 1})
-        yield Landed(cluster, bulk_run, single_run)
+        yield Landed(cluster, bulk_run, single_run, gif_run, svg_run)
 
 
 def _q(value: str) -> str:
@@ -190,6 +195,48 @@ def test_images_and_thumbnails_stream_from_s3_as_their_records_say(landed: Lande
             assert max(decoded.size) <= 256
         stored = landed.cluster.s3.get_object(Bucket=BUCKET, Key=record["thumbnail_uri"].split("/", 3)[3])
         assert thumbnail.body == stored["Body"].read()
+
+
+def test_an_animated_gif_and_an_svg_are_listed_and_served_as_what_they_are(landed: Landed) -> None:
+    ((gif,), (svg,)) = (landed.listing("models_today", run)["images"] for run in (landed.gif_run, landed.svg_run))
+    assert (gif["status"], gif["has_thumbnail"], svg["status"], svg["has_thumbnail"]) == (
+        "landed",
+        True,
+        "landed",
+        False,
+    )
+    full = landed.cluster.get(gif["image_url"], user="viewer")
+    assert full.headers["content-type"] == "image/gif"
+    with Image.open(io.BytesIO(full.body)) as decoded:
+        assert decoded.n_frames == 4
+    thumbnail = landed.cluster.get(gif["thumbnail_url"], user="viewer")
+    assert thumbnail.headers["content-type"] == "image/webp", "a GIF's thumbnail: its first frame, as a WEBP"
+
+    document = landed.cluster.get(svg["image_url"], user="viewer")
+    assert document.status == 200
+    assert document.headers["content-type"] == "image/svg+xml"
+    assert document.body.lstrip().startswith((b"<?xml", b"<svg"))
+    instead = landed.cluster.get(svg["thumbnail_url"], user="viewer")
+    assert (instead.headers["content-type"], instead.body) == ("image/svg+xml", document.body), (
+        "no raster thumbnail: the gallery shows the SVG itself"
+    )
+
+
+def test_every_object_is_served_sandboxed_so_an_svg_can_never_run_script_in_the_airflow_origin(
+    landed: Landed,
+) -> None:
+    """A browser opening the SVG on its own would run its scripts in the API server's origin, where the UI's
+    session cookie lives: the answer forbids it (``sandbox``: no scripts, a unique origin), loads nothing,
+    cannot be framed elsewhere, and is never sniffed into another type. A browser proves it in tests/ui."""
+    (svg,) = landed.listing("models_today", landed.svg_run)["images"]
+    (gif,) = landed.listing("models_today", landed.gif_run)["images"]
+    for url in (svg["image_url"], svg["thumbnail_url"], gif["image_url"], gif["thumbnail_url"]):
+        answer = landed.cluster.get(url, user="viewer")
+        policy = [directive.strip() for directive in answer.headers["content-security-policy"].split(";")]
+        assert "sandbox" in policy, url
+        assert "default-src 'none'" in policy
+        assert "frame-ancestors 'self'" in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_thumbnail_missing_from_s3_is_replaced_by_its_image(landed: Landed) -> None:

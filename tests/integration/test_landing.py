@@ -18,7 +18,7 @@ from tests.imagefactory import picture
 from .conftest import BUCKET, bucket_objects, images_in
 
 PROVENANCE: Provenance = {
-    "model": "gpt-image-1",
+    "model": "gpt-image-2.5-flare",
     "prompt": "a fox",
     "request_id": "req_1",
     "created": 1_800_000_000,
@@ -52,7 +52,7 @@ def test_an_image_lands_with_its_type_digest_metadata_and_sidecar(lander: ImageL
     image = stored["p/t/002.jpg"]
     assert image["Body"] == content
     assert image["ContentType"] == "image/jpeg"
-    assert image["Metadata"] == {"model": "gpt-image-1", "request-id": "req_1", "image-index": "2",
+    assert image["Metadata"] == {"model": "gpt-image-2.5-flare", "request-id": "req_1", "image-index": "2",
                                  "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
     sidecar = json.loads(stored["p/t/002.json"]["Body"])
     assert sidecar["record"] == record

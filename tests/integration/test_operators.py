@@ -26,8 +26,7 @@ def test_a_retried_task_with_everything_landed_pays_for_nothing(
 def test_a_retry_after_a_partial_landing_asks_only_for_the_missing_images(
     dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any
 ) -> None:
-    run = dagbag.dags["openai_images_on_demand"].test(run_conf={"n": 3, "model": "dall-e-2", "size": "256x256",
-                                                                 "bucket": BUCKET})  # fmt: skip
+    run = dagbag.dags["openai_images_on_demand"].test(run_conf={"n": 3, "quality": "low", "bucket": BUCKET})
     keys = sorted(k for k in bucket_objects(s3) if k.endswith(".png"))
     assert len(keys) == 3
     s3.delete_object(Bucket=BUCKET, Key=keys[1])

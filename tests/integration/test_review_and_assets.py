@@ -114,7 +114,7 @@ def test_a_reviewer_s_choice_through_the_rest_api_is_exactly_what_gets_published
     for label, records in zip(labels, (per_item[0], per_item[2], per_item[3]), strict=True):
         (line,) = [line for line in shown.splitlines() if line.startswith(f"- **{label}**")]
         assert f"`{records[0]['s3_uri']}`" in line
-        assert "gpt-image-1-mini, 1024x1024" in line
+        assert "gpt-image-2.5-flare, 1024x1024" in line
         assert "[gallery](" in line
     assert "A fox in fresh snow" in shown, "each item's prompt heads its images"
     assert "item 1 (A forbidden poster): rejected (moderation\\_blocked)" in not_landed

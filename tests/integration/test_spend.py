@@ -59,8 +59,8 @@ def test_a_truncated_answer_is_recorded_as_possibly_billed_and_the_counts_add_up
     assert api.billed_images == paid_according_to(sidecar) == 4
     spend = [line for line in capfd.readouterr().out.splitlines() if "Spend of this try" in line]
     assert len(spend) == 1
-    assert "2 image(s) answered, $0.0" in spend[0]
-    assert "1 attempt(s) may have been billed without an answer (up to $0.0" in spend[0]
+    assert "2 image(s) answered, $0." in spend[0]
+    assert "1 attempt(s) may have been billed without an answer (up to $" in spend[0]
 
 
 def test_without_retry_possibly_billed_one_request_is_sent_and_the_task_says_it_may_have_been_billed(
@@ -82,11 +82,15 @@ def test_without_retry_possibly_billed_one_request_is_sent_and_the_task_says_it_
 @pytest.mark.parametrize(
     ("conf", "message"),
     [
-        ({"model": "dall-e-3", "quality": "hd", "n": 1, "max_cost_usd": "0.01"}, "max_cost_usd=0.01"),
+        ({"model": "gpt-image-2", "quality": "high", "n": 1, "max_cost_usd": "0.01"}, "max_cost_usd=0.01"),
+        (
+            {"model": "gpt-image-2.5-flare", "quality": "max", "max_cost_usd": "5"},
+            "no per-image price for quality 'max'",
+        ),
         ({"n": 3, "max_images": "2"}, "max_images=2, and this asks for 3 images"),
         ({"model": "my-sdxl", "n": 1, "max_cost_usd": "1"}, "price of 'my-sdxl' is unknown"),
     ],
-    ids=["cost", "images", "unknown price"],
+    ids=["cost", "images", "unknown price", "quality without a price"],
 )
 def test_a_budget_stops_the_task_before_any_request(
     conf: dict[str, Any], message: str, dagbag: Any, api: ImagesAPIEmulator, s3: Any, capfd: pytest.CaptureFixture[str]
@@ -101,12 +105,12 @@ def test_a_budget_stops_the_task_before_any_request(
 def test_the_connection_default_model_is_what_a_task_without_model_sends(
     dagbag: Any, api: ImagesAPIEmulator, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in api.connection_env(default_model="gpt-image-1").items():
+    for name, value in api.connection_env(default_model="gpt-image-2").items():
         monkeypatch.setenv(name, value)
     run = run_dag(dagbag, "fault_injection_retrying")
     assert run.state == "success"
-    assert api.requests[0].json["model"] == "gpt-image-1"  # type: ignore[index]
-    assert return_values(run, "generate")[0][0]["model"] == "gpt-image-1"
+    assert api.requests[0].json["model"] == "gpt-image-2"  # type: ignore[index]
+    assert return_values(run, "generate")[0][0]["model"] == "gpt-image-2"
 
 
 @pytest.mark.parametrize(
@@ -117,7 +121,7 @@ def test_refusals_a_retry_cannot_fix_fail_at_try_1_of_3(
     refusal: str, dagbag: Any, api: ImagesAPIEmulator, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if refusal == "model not found":
-        monkeypatch.setattr(api, "unavailable_models", {"gpt-image-1.5"})
+        monkeypatch.setattr(api, "unavailable_models", {"gpt-image-2.5-flare"})
     else:
         api.inject(Fault.content_policy("gpt-image") if refusal == "safety rejection" else BAD_REQUEST)
     run = run_dag(dagbag, "fault_injection_retrying")

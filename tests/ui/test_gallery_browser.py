@@ -3,6 +3,9 @@ frames the gallery, whose thumbnails load (every ``img`` decoded, ``naturalWidth
 rejected and failed images show as such; a task instance's tab shows the same, a click opens the full
 image and "Show prompt" fetches the sidecar's prompt.
 
+An animated GIF and an SVG show in the gallery too; an SVG carrying ``<script>``, opened on its own from the
+gallery's URL in the browser that holds the Airflow session, runs no script.
+
 ``UPDATE_SCREENSHOTS=1 make test-ui`` also writes the screenshot to ``docs/gallery.png``; otherwise it
 goes to the test's temporary directory only (each run's ids differ: the tracked file would change).
 """
@@ -33,6 +36,8 @@ TIMEOUT_MS = 30_000
 class LandedRun:
     cluster: GalleryCluster
     run_id: str
+    gif_run: str
+    svg_run: str
 
     @property
     def base_url(self) -> str:
@@ -42,10 +47,12 @@ class LandedRun:
 @pytest.fixture(scope="module")
 def landed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LandedRun]:
     """A run of ``bulk_generate_recorded`` with six items: item 0 failed, item 3 refused, four landed."""
-    with gallery_cluster(tmp_path_factory) as cluster:
+    with gallery_cluster(tmp_path_factory, ("bulk.py", "models_today.py")) as cluster:
+        gif_run = cluster.run("models_today", {"output_format": "gif", "frame_count": "3", "quality": "low"})
+        svg_run = cluster.run("models_today", {"output_format": "svg", "model": "gpt-image-2"})
         cluster.api.blocked_prompt_words.add("banner")
         cluster.api.inject(Fault.server_error(400))
-        yield LandedRun(cluster, cluster.run(DAG_ID, {"count": 6, "max_concurrency": 1}))
+        yield LandedRun(cluster, cluster.run(DAG_ID, {"count": 6, "max_concurrency": 1}), gif_run, svg_run)
 
 
 @pytest.fixture
@@ -131,3 +138,68 @@ def test_a_task_instance_images_tab_shows_its_images(page: Any, landed_run: Land
     scope = [part.strip() for part in frame.locator("#scope").inner_text().split("\u203a")]
     assert scope[:2] == [DAG_ID, landed_run.run_id]
     assert scope[2].startswith("generate")
+
+
+#: What the planted SVG's script would do if it ran: mark the document, and read the UI's session cookie.
+SCRIPT = "document.documentElement.setAttribute('data-ran', 'yes'); document.title = 'stolen: ' + document.cookie;"
+PLANTED = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'
+    f'<rect width="64" height="64" fill="red"/><script>{SCRIPT}</script>'
+    f'<image href="x" onerror="{SCRIPT}"/></svg>'
+).encode()
+
+
+def _run_images(page: Any, landed_run: LandedRun, run_id: str) -> Any:
+    run = urllib.parse.quote(run_id, safe="")
+    return open_images_tab(page, f"{landed_run.base_url}/dags/models_today/runs/{run}/tasks/generate",
+                           "openai-images-task")  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["gif", "svg"])
+def test_an_animated_gif_and_an_svg_show_in_the_gallery(page: Any, landed_run: LandedRun, kind: str) -> None:
+    frame = _run_images(page, landed_run, landed_run.gif_run if kind == "gif" else landed_run.svg_run)
+    image = frame.locator(".card[data-status='landed'] img")
+    image.scroll_into_view_if_needed()
+    frame.wait_for_function("[...document.images].every(image => image.complete)")
+    assert image.evaluate("image => image.naturalWidth") > 0, f"the {kind} decoded"
+    frame.locator(".card[data-status='landed'] .picture a").click()
+    frame.wait_for_function("document.getElementById('viewer-image').complete")
+    width = frame.locator("#viewer-image").evaluate("image => image.naturalWidth")
+    assert width == 1024, f"the full {kind} shows in the viewer"
+
+
+def test_an_svg_with_a_script_served_by_the_gallery_cannot_run_it(
+    page: Any, browser: Any, landed_run: LandedRun
+) -> None:
+    (svg,) = landed_run.cluster.get(
+        f"/openai-images/api/dags/models_today/dagRuns/{urllib.parse.quote(landed_run.svg_run, safe='')}/images",
+        user="admin",
+    ).json()["images"]
+    key = svg["s3_uri"].split("/", 3)[3]
+    landed_run.cluster.s3.put_object(Bucket="openai-images-demo", Key=key, Body=PLANTED, ContentType="image/svg+xml")
+
+    # The control: the same document served without the gallery's headers runs its script.
+    control = browser.new_page()
+    control.route("http://control.invalid/planted.svg", lambda route: route.fulfill(
+        status=200, body=PLANTED, content_type="image/svg+xml"))  # fmt: skip
+    control.goto("http://control.invalid/planted.svg")
+    assert control.evaluate("document.documentElement.getAttribute('data-ran')") == "yes", "the script works"
+    control.close()
+
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text))
+    answer = page.goto(landed_run.base_url + svg["image_url"])  # opened on its own, with the session cookie
+    assert answer is not None
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "image/svg+xml"
+    assert page.evaluate("document.documentElement.getAttribute('data-ran')") is None, "no script ran"
+    assert "stolen" not in page.title()
+    assert page.evaluate("document.querySelector('rect') !== null"), "the SVG itself was rendered"
+    assert page.evaluate("window.origin") == "null", "sandboxed: an opaque origin, not the Airflow UI's"
+    assert any("sandboxed" in text for text in blocked), blocked
+
+    frame = _run_images(page, landed_run, landed_run.svg_run)  # in the gallery: an <img>, which runs nothing
+    frame.wait_for_function("[...document.images].every(image => image.complete)")
+    assert frame.locator(".card[data-status='landed'] img").evaluate("image => image.naturalWidth") == 64
+    assert frame.evaluate("document.documentElement.getAttribute('data-ran')") is None
+    assert page.evaluate("document.documentElement.getAttribute('data-ran')") is None

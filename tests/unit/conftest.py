@@ -28,6 +28,13 @@ def emulator(images_api_emulator_in_process: ImagesAPIEmulator) -> ImagesAPIEmul
 
 
 @pytest.fixture
+def compatible_server(emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
+    """The emulator serving DALL-E and retired models as Azure OpenAI and compatible servers do."""
+    emulator.compatible_server = True
+    return emulator
+
+
+@pytest.fixture
 def client_emulator(emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
     """Clients from ``make_client`` reach the emulator in-process."""
     return emulator

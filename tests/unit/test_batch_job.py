@@ -36,7 +36,7 @@ def job(count: int, **values: Any) -> JobSpec:
     items: list[JobItem] = [
         {
             "endpoint": "generations",
-            "values": {"prompt": f"item {number}", "model": "gpt-image-1-mini", "quality": "low", **values},
+            "values": {"prompt": f"item {number}", "model": "gpt-image-2.5-flare", "quality": "low", **values},
             "prefix": f"run/item-{number:05d}",
         }
         for number in range(count)
@@ -92,11 +92,11 @@ def test_a_batch_is_created_recorded_waited_for_and_landed_at_half_the_price(
     assert all(r["batch_id"] == record["batch_id"] for r in landed)
     sidecar = json.loads(s3_hook.read_key(landed[0]["metadata_uri"].split("/", 3)[3], BUCKET))
     usage = ImagesUsage.from_json(sidecar["provenance"]["usage"])
-    synchronous = PriceTable().answer_cost("gpt-image-1-mini", images=1, usage=usage, quality="low", size=None)
+    synchronous = PriceTable().answer_cost("gpt-image-2.5-flare", images=1, usage=usage, quality="low", size=None)
     assert synchronous
     assert landed[0]["cost_usd"] == pytest.approx(synchronous / 2)
-    assert outcome["spend"]["cost_usd"] == pytest.approx(api.batch_billed_usd)
-    assert outcome["spend"]["synchronous_cost_usd"] == pytest.approx(2 * api.batch_billed_usd)
+    assert outcome["spend"]["cost_usd"] == pytest.approx(api.batch_billed_usd, abs=1e-5)  # per image, to 6 places
+    assert outcome["spend"]["synchronous_cost_usd"] == pytest.approx(2 * api.batch_billed_usd, abs=2e-5)
     assert api.batch_billed_images == 6
     finished = read_batch_record(s3_hook, BUCKET, "run")
     assert finished is not None

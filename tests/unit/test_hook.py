@@ -84,11 +84,12 @@ def test_a_bad_number_in_the_extra_names_the_field(monkeypatch: pytest.MonkeyPat
         _ = OpenAIImagesHook("badnum").settings
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_hook_generate_edit_and_vary_through_the_default_connection(
     emulator: ImagesAPIEmulator, tmp_path: pytest.TempPathFactory
 ) -> None:
     hook = OpenAIImagesHook(transport=emulator.transport())
-    generated = hook.generate("a teapot", model="gpt-image-1", size="1024x1024", quality="low")
+    generated = hook.generate("a teapot", model="gpt-image-2.5-flare", size="1024x1024", quality="low")
     source = tmp_path / "teapot.png"  # type: ignore[operator]
     source.write_bytes(picture(256, 256))
     edited = hook.edit(
@@ -100,7 +101,7 @@ def test_hook_generate_edit_and_vary_through_the_default_connection(
         response_format="b64_json",
     )
     varied = hook.create_variation(source.read_bytes(), n=2, size="256x256", response_format="b64_json")
-    several = hook.edit([picture(64, 64), picture(80, 80, image_format="JPEG")], "combine", model="gpt-image-1")
+    several = hook.edit([picture(64, 64), picture(80, 80, image_format="JPEG")], "combine", model="gpt-image-2.5-flare")
     assert decode(generated.data[0].decode()).size == (1024, 1024)
     assert decode(edited.data[0].decode()).size == (256, 256)
     assert len(varied.data) == 2
@@ -116,6 +117,7 @@ def test_hook_generate_edit_and_vary_through_the_default_connection(
     hook.close()
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_hook_fetches_url_answers_through_the_same_transport_without_the_key(emulator: ImagesAPIEmulator) -> None:
     hook = OpenAIImagesHook(transport=emulator.transport())
     (image,) = hook.generate("an otter", model="dall-e-3").data
@@ -140,12 +142,12 @@ def test_extra_body_passes_parameters_this_release_does_not_know(
     emulator: ImagesAPIEmulator,
 ) -> None:
     OpenAIImagesHook(transport=emulator.transport()).generate(
-        "x", model="gpt-image-1", extra_body={"partial_images": 0, "future_flag": "on"}
+        "x", model="gpt-image-2.5-flare", extra_body={"moderation": "low", "future_flag": "on"}
     )
     assert emulator.requests[0].json == {
         "prompt": "x",
-        "model": "gpt-image-1",
-        "partial_images": 0,
+        "model": "gpt-image-2.5-flare",
+        "moderation": "low",
         "future_flag": "on",
     }
 
@@ -155,7 +157,7 @@ def test_test_connection_reports_success_and_failure(
 ) -> None:
     ok, message = OpenAIImagesHook(transport=emulator.transport()).test_connection()
     assert ok
-    assert "gpt-image-1" in message
+    assert "gpt-image-2.5-flare" in message
     _connection(monkeypatch, "wrongkey", host=emulator.base_url, password="sk-not-the-right-one-42")
     ok, message = OpenAIImagesHook("wrongkey", transport=emulator.transport()).test_connection()
     assert not ok
@@ -166,7 +168,7 @@ def test_test_connection_reports_success_and_failure(
 def test_hook_repr_and_logs_do_not_show_the_key(emulator: ImagesAPIEmulator, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     hook = OpenAIImagesHook(transport=emulator.transport())
-    hook.generate("x", model="gpt-image-1")
+    hook.generate("x", model="gpt-image-2.5-flare")
     assert emulator.api_key not in repr(hook) + repr(hook.settings) + repr(hook.get_conn())
     assert emulator.api_key not in caplog.text
 
@@ -177,14 +179,14 @@ def test_money_and_model_extras_are_read_from_the_connection(monkeypatch: pytest
         "money",
         password="sk-abcdef123456",
         extra={
-            "default_model": "gpt-image-1",
+            "default_model": "gpt-image-2.5-flare",
             "retry_possibly_billed": "false",
             "prices": '{"my-sdxl": 0.003}',
             "spill_path": "/mnt/shared/spill",
         },
     )
     hook = OpenAIImagesHook("money")
-    assert hook.settings.default_model == "gpt-image-1"
+    assert hook.settings.default_model == "gpt-image-2.5-flare"
     assert hook.settings.retry.retry_possibly_billed is False
     assert hook.prices.worst_case("my-sdxl", images=2, quality=None, size=None) == pytest.approx(0.006)
     assert hook.spill_path == "/mnt/shared/spill"
@@ -206,12 +208,21 @@ def test_bad_money_extras_are_named(monkeypatch: pytest.MonkeyPatch, extra: dict
 def test_the_connection_default_model_applies_to_generations_and_edits_not_variations(
     emulator: ImagesAPIEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in emulator.connection_env(default_model="gpt-image-1").items():
+    emulator.compatible_server = True  # dall-e-2 makes the variation
+    for name, value in emulator.connection_env(default_model="gpt-image-2").items():
         monkeypatch.setenv(name, value)
     hook = OpenAIImagesHook(transport=emulator.transport())
     hook.generate("a fox")
     hook.edit(picture(64, 64), "snow")
     hook.create_variation(picture(64, 64), size="256x256")
-    hook.generate("a fox", model="gpt-image-1-mini")
+    hook.generate("a fox", model="gpt-image-2.5-flare")
     sent = [r.json["model"] if r.json else r.form["model"][0] for r in emulator.requests]
-    assert sent == ["gpt-image-1", "gpt-image-1", "dall-e-2", "gpt-image-1-mini"]
+    assert sent == ["gpt-image-2", "gpt-image-2", "dall-e-2", "gpt-image-2.5-flare"]
+
+
+def test_without_a_default_model_generations_use_flare_and_edits_sunburst(emulator: ImagesAPIEmulator) -> None:
+    hook = OpenAIImagesHook(transport=emulator.transport())
+    hook.generate("a fox")
+    hook.edit(picture(64, 64), "snow")
+    sent = [r.json["model"] if r.json else r.form["model"][0] for r in emulator.requests]
+    assert sent == ["gpt-image-2.5-flare", "gpt-image-2.5-sunburst"]

@@ -25,7 +25,7 @@ def spec(count: int, *, concurrency: int = 4, manifest: bool = True, **values: A
     items: list[JobItem] = [
         {
             "endpoint": "generations",
-            "values": {"prompt": f"item {number}", "model": "gpt-image-1-mini", "quality": "low", **values},
+            "values": {"prompt": f"item {number}", "model": "gpt-image-2.5-flare", "quality": "low", **values},
             "prefix": f"run/item-{number:05d}",
         }
         for number in range(count)
@@ -113,11 +113,13 @@ def test_an_item_that_fails_is_recorded_and_the_others_land(emulator: ImagesAPIE
 
 
 def test_staged_inputs_are_read_back_for_an_edit(emulator: ImagesAPIEmulator, s3_hook: Any) -> None:
-    request = EditRequest(prompt="snow", model="gpt-image-1", images=(ImageFile.from_bytes(picture(64, 48), "a.png"),))
+    request = EditRequest(
+        prompt="snow", model="gpt-image-2.5-flare", images=(ImageFile.from_bytes(picture(64, 48), "a.png"),)
+    )
     staged = stage_inputs(s3_hook, request, BUCKET, "run/inputs")
     assert staged == {"images": [f"s3://{BUCKET}/run/inputs/images-0.png"]}
     job = spec(1, manifest=False)
-    job["items"][0] = {"endpoint": "edits", "values": {"prompt": "snow", "model": "gpt-image-1"}, "prefix": "run",
+    job["items"][0] = {"endpoint": "edits", "values": {"prompt": "snow", "model": "gpt-image-2"}, "prefix": "run",
                        "inputs": staged}  # fmt: skip
     outcome = run(job, emulator, s3_hook)
     (record,) = outcome["items"][0]["records"]

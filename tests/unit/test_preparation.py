@@ -17,6 +17,14 @@ from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.imagefactory import decode, encode, picture
 
 
+@pytest.fixture
+def emulator(images_api_emulator_in_process: ImagesAPIEmulator) -> ImagesAPIEmulator:
+    """DALL-E's inputs are what preparation is most about: this emulator serves dall-e-2 as Azure OpenAI and
+    compatible servers still do (OpenAI shut it down)."""
+    images_api_emulator_in_process.compatible_server = True
+    return images_api_emulator_in_process
+
+
 def _scene(width: int, height: int) -> Image.Image:
     image = Image.new("RGB", (width, height), (40, 90, 160))
     ImageDraw.Draw(image).ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4), fill=(240, 200, 40))
@@ -126,7 +134,7 @@ def _prepared_point(
 def test_gpt_image_edit_keeps_acceptable_files_as_they_are(source: str, emulator: ImagesAPIEmulator) -> None:
     content, upright = SOURCES[source]()
     OpenAIImagesHook(transport=emulator.transport()).edit(
-        [content, picture(64, 64)], "a collage", mask=_painted_mask(upright), model="gpt-image-1"
+        [content, picture(64, 64)], "a collage", mask=_painted_mask(upright), model="gpt-image-2.5-flare"
     )
     (request,) = emulator.requests_to("edits")
     first, second, mask_part = request.files
@@ -181,8 +189,8 @@ BAD_INPUTS: dict[str, tuple[Callable[[OpenAIImagesHook], object], str, str]] = {
     "unknown size": (lambda h: h.generate("x", model="dall-e-2", size="1792x1024"), "size", "'1024x1024'"),
     "n for dall-e-3": (lambda h: h.generate("x", model="dall-e-3", n=2), "n", "only 1"),
     "long prompt": (lambda h: h.generate("x" * 1001, model="dall-e-2"), "prompt", "at most 1000"),
-    "variation of a gpt model": (lambda h: h.create_variation(picture(), model="gpt-image-1"), "model", "dall-e-2"),
-    "17 images": (lambda h: h.edit([picture(16, 16)] * 17, "x", model="gpt-image-1"), "image", "1 to 16"),
+    "variation of a gpt model": (lambda h: h.create_variation(picture(), model="gpt-image-2"), "model", "dall-e-2"),
+    "17 images": (lambda h: h.edit([picture(16, 16)] * 17, "x", model="gpt-image-2.5-flare"), "image", "1 to 16"),
     "two images for dall-e-2": (lambda h: h.edit([picture(), picture()], "x", model="dall-e-2"), "image", "1 to 1"),
     "not an image": (lambda h: h.create_variation(b"%PDF-1.7 not an image"), "image", "PNG, JPEG or WEBP"),
     "a text file path": (lambda h: h.create_variation(__file__), "image", "PNG, JPEG or WEBP"),
@@ -200,7 +208,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[OpenAIImagesHook], object], str, str]] = {
     ),
     "mask not matching the first image, unprepared": (
         lambda h: h.edit([picture(64, 64), picture(32, 32)], "x", mask=_painted_mask((32, 32)),
-                         model="gpt-image-1", prepare=False),
+                         model="gpt-image-2.5-flare", prepare=False),
         "mask", "size of the first image",
     ),
     "non-square jpeg, unprepared": (

@@ -17,7 +17,7 @@ from airflow_provider_openai_images.review import (
 )
 
 
-def landed(item: int, index: int, *, cost: float | None = 0.011, model: str = "gpt-image-1-mini") -> ImageRecord:
+def landed(item: int, index: int, *, cost: float | None = 0.011, model: str = "gpt-image-2.5-flare") -> ImageRecord:
     key = f"review/run/generate_images/item-{item:05d}/{index:03d}.png"
     return {
         "status": "landed",
@@ -34,12 +34,12 @@ def landed(item: int, index: int, *, cost: float | None = 0.011, model: str = "g
 
 
 def rejected(message: str = "Your request was rejected by the safety system.") -> ImageRecord:
-    return {"status": "rejected", "s3_uri": None, "model": "gpt-image-1-mini", "code": "moderation_blocked",
+    return {"status": "rejected", "s3_uri": None, "model": "gpt-image-2.5-flare", "code": "moderation_blocked",
             "message": message, "request_id": "req_x", "cost_usd": 0.0}  # fmt: skip
 
 
 def failed() -> ImageRecord:
-    return {"status": "failed", "s3_uri": None, "model": "gpt-image-1-mini", "code": None,
+    return {"status": "failed", "s3_uri": None, "model": "gpt-image-2.5-flare", "code": None,
             "message": "rate limited for longer than the task waits", "request_id": None, "cost_usd": None}  # fmt: skip
 
 
@@ -87,7 +87,7 @@ def test_the_body_has_one_line_per_landed_image_with_model_size_cost_and_uri() -
     image_lines = [line for line in body.splitlines() if line.startswith("- **item")]
     assert len(image_lines) == 5
     for line, record in zip(image_lines, labelled_images(records).values(), strict=True):
-        assert "gpt-image-1-mini" in line
+        assert "gpt-image-2.5-flare" in line
         assert "1024x1536" in line
         assert "$0.0110" in line
         assert f"`{record['s3_uri']}`" in line

@@ -11,7 +11,7 @@ from airflow_provider_openai_images.landing import ImageLander
 from tests.imagefactory import decode, picture, transparent_mask
 from tests.unit.conftest import JOBS_BUCKET
 
-PROVENANCE: Any = {"model": "gpt-image-1", "request_id": "r", "cost_usd": 0.01}
+PROVENANCE: Any = {"model": "gpt-image-2.5-flare", "request_id": "r", "cost_usd": 0.01}
 
 
 @pytest.mark.parametrize(("size", "expected"), [((1536, 1024), (256, 171)), ((300, 900), (85, 256))])

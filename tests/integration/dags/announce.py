@@ -11,7 +11,7 @@ with DAG(dag_id="announce_generate", schedule=None, start_date=pendulum.datetime
     OpenAIGenerateImageOperator(
         task_id="generate",
         prompt="A paper boat on a pond",
-        model="gpt-image-1-mini",
+        model="gpt-image-2.5-flare",
         quality="low",
         n=2,
         asset_alias="test_new_images",

@@ -17,7 +17,7 @@ with DAG(
     OpenAIBulkGenerateImagesOperator(
         task_id="generate",
         prompts=["A kite over dunes", {"prompt": "A tram in the rain, two takes", "n": 2}],
-        model="gpt-image-1-mini",
+        model="gpt-image-2.5-flare",
         size="1024x1024",
         quality="low",
         asset_alias="openai_images",

@@ -21,6 +21,7 @@ PARAMS = {
     "blocked": Param(-1, type="integer"),
     "batch_timeout": Param(600, type="number"),
     "size": Param("1024x1024", type="string"),
+    "model": Param("gpt-image-2.5-flare", type="string"),
 }
 
 
@@ -38,7 +39,7 @@ for dag_id, on_item_error in (("batch_generate", "record"), ("batch_generate_str
         OpenAIBulkGenerateImagesOperator(
             task_id="generate",
             prompts=prompts(),
-            model="gpt-image-1-mini",
+            model="{{ params.model }}",
             size="{{ params.size }}",
             quality="low",
             use_batch_api=True,
@@ -69,7 +70,7 @@ with DAG(dag_id="batch_edit", **COMMON):
         task_id="edit",
         image=upload_photo(),
         prompt="The same photo on a marble table",
-        model="gpt-image-1",
+        model="gpt-image-2.5-flare",
         size="1024x1024",
         quality="low",
         use_batch_api=True,

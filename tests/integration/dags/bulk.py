@@ -16,6 +16,7 @@ PARAMS = {
     "max_concurrency": Param(8, type="integer"),
     "images_per_minute": Param("", type=["string", "number"]),
     "max_images": Param("", type=["string", "integer"]),
+    "model": Param("gpt-image-2.5-flare", type="string"),
 }
 
 
@@ -38,7 +39,7 @@ for dag_id, deferrable, on_item_error in (
         OpenAIBulkGenerateImagesOperator(
             task_id="generate",
             prompts=prompts(),
-            model="gpt-image-1-mini",
+            model="{{ params.model }}",
             size="1024x1024",
             quality="low",
             max_concurrency="{{ params.max_concurrency }}",
@@ -53,7 +54,7 @@ with DAG(dag_id="generate_deferred", **COMMON):
     OpenAIGenerateImageOperator(
         task_id="generate",
         prompt="A lighthouse at dusk",
-        model="gpt-image-1-mini",
+        model="gpt-image-2.5-flare",
         n=2,
         deferrable=True,
         s3_bucket=BUCKET,

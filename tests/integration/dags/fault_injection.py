@@ -25,7 +25,8 @@ with DAG(
     dag_id="fault_injection_single",
     params={
         "prompt": Param("A lighthouse in a storm", type="string"),
-        "model": Param("gpt-image-1-mini", type="string"),
+        # gpt-image-2: every quality "auto" may choose has a per-image price, so what may have been paid is bounded
+        "model": Param("gpt-image-2", type="string"),
         "n": Param(2, type="integer"),
         "size": Param("1024x1024", type="string"),
         "response_format": Param("", type="string"),
@@ -61,7 +62,7 @@ with DAG(dag_id="fault_injection_skip", **COMMON):
     OpenAIGenerateImageOperator(
         task_id="generate",
         prompt="A harbour at night",
-        model="gpt-image-1-mini",
+        model="gpt-image-2.5-flare",
         on_content_policy_violation="skip",
         s3_bucket=BUCKET,
     )
@@ -73,7 +74,7 @@ with DAG(dag_id="fault_injection_mapped", **COMMON):
         return ["A red boat", "A blue boat", "A green boat"]
 
     generated = OpenAIGenerateImageOperator.partial(
-        task_id="generate", model="gpt-image-1-mini", on_content_policy_violation="record", s3_bucket=BUCKET
+        task_id="generate", model="gpt-image-2.5-flare", on_content_policy_violation="record", s3_bucket=BUCKET
     ).expand(prompt=prompts())
 
     @task

@@ -17,7 +17,7 @@ from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyE
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from tests.imagefactory import decode
 
-GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-1-mini", n=2, size="1024x1024", quality="low")
+GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-2.5-flare", n=2, size="1024x1024", quality="low")
 
 
 class Stamped(httpx.AsyncBaseTransport):

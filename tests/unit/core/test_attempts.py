@@ -20,7 +20,7 @@ from airflow_provider_openai_images.exceptions import (
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 
 MakeClient = Callable[..., ImagesClient]
-GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-1-mini", n=2, size="1024x1024", quality="low")
+GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-2.5-flare", n=2, size="1024x1024", quality="low")
 MODEL_NOT_FOUND = Fault(
     "status",
     status=404,
@@ -104,17 +104,20 @@ def test_model_not_found_is_not_retried_and_names_the_replacement(
     with pytest.raises(OpenAIImagesModelNotFoundError) as raised:
         make_client(max_retries=3).send(GenerateRequest(prompt="x", model="dall-e-3"))
     assert len(emulator.requests) == 1
-    assert "does not serve model 'dall-e-3'; OpenAI recommends 'gpt-image-1' instead" in str(raised.value)
+    assert "does not serve model 'dall-e-3': OpenAI shut it down on 2026-05-12; use 'gpt-image-2.5-flare'" in str(
+        raised.value
+    )
     assert raised.value.status_code == 404
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_a_shut_down_model_on_openai_s_own_api_is_warned_about_and_still_sent(
     emulator: ImagesAPIEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     openai = ClientSettings(api_key=emulator.api_key, base_url="https://api.openai.com/v1")
     ImagesClient(openai, transport=emulator.transport()).send(GenerateRequest(prompt="x", model="dall-e-3"))
-    assert "OpenAI shut 'dall-e-3' down on 2026-05-12; use 'gpt-image-1' instead" in caplog.text
+    assert "OpenAI shut 'dall-e-3' down on 2026-05-12: use 'gpt-image-2.5-flare' instead" in caplog.text
     caplog.clear()
     elsewhere = ClientSettings(api_key=emulator.api_key, base_url="https://images.example.com/v1")
     ImagesClient(elsewhere, transport=emulator.transport()).send(GenerateRequest(prompt="x", model="dall-e-2"))

@@ -20,21 +20,21 @@ TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_numb
 
 
 def test_a_generation_line_carries_the_synchronous_json_body() -> None:
-    request = GenerateRequest(prompt="a fox", model="gpt-image-1.5", n=2, quality="low", extra_body={"seed": 7})
+    request = GenerateRequest(prompt="a fox", model="gpt-image-2.5-flare", n=2, quality="low", extra_body={"seed": 7})
     line = input_line("item-00003", request)
     assert (line.endswith(b"\n"), line.count(b"\n")) == (True, 1)
     assert json.loads(line) == {
         "custom_id": "item-00003",
         "method": "POST",
         "url": "/v1/images/generations",
-        "body": {"model": "gpt-image-1.5", "n": 2, "prompt": "a fox", "quality": "low", "seed": 7},
+        "body": {"model": "gpt-image-2.5-flare", "n": 2, "prompt": "a fox", "quality": "low", "seed": 7},
     }
 
 
 def test_an_edit_line_references_its_images_and_mask_as_data_urls() -> None:
     image = ImageFile.from_bytes(picture(32, 32), "photo.png")
     mask = ImageFile.from_bytes(picture(32, 32, mode="RGBA"), "mask.png")
-    request = EditRequest(prompt="add a hat", model="gpt-image-1", images=(image, image), mask=mask)
+    request = EditRequest(prompt="add a hat", model="gpt-image-2.5-flare", images=(image, image), mask=mask)
     body = json.loads(input_line("item-00000", request))["body"]
     assert body["images"][0]["image_url"].startswith("data:image/png;base64,")
     assert base64.b64decode(body["images"][1]["image_url"].split(",", 1)[1]) == image.content
@@ -49,7 +49,7 @@ def test_a_request_the_batch_api_cannot_take_is_refused_naming_why() -> None:
     with pytest.raises(OpenAIImagesValidationError, match=r"Invalid model='dall-e-2'.*JSON edits"):
         input_line("item-00000", EditRequest(prompt="p", model="dall-e-2", images=(image,)))
     with pytest.raises(OpenAIImagesValidationError, match="size"):
-        input_line("item-00000", GenerateRequest(prompt="p", model="gpt-image-1", size="999x999"))
+        input_line("item-00000", GenerateRequest(prompt="p", model="gpt-image-2.5-flare", size="999x999"))
 
 
 def test_an_output_line_gives_the_answer_and_a_refused_or_unrun_line_its_error() -> None:
@@ -120,7 +120,7 @@ def test_the_fingerprint_changes_with_the_items_and_only_with_them() -> None:
 
 
 def test_the_input_file_is_written_line_by_line_and_a_bad_item_is_named() -> None:
-    good = [(custom_id(n), GenerateRequest(prompt=f"p{n}", model="gpt-image-1")) for n in range(3)]
+    good = [(custom_id(n), GenerateRequest(prompt=f"p{n}", model="gpt-image-2.5-flare")) for n in range(3)]
     written = write_input_file(iter(good))
     try:
         with written.open() as file:
@@ -128,7 +128,7 @@ def test_the_input_file_is_written_line_by_line_and_a_bad_item_is_named() -> Non
         assert written.lines == 3
     finally:
         written.remove()
-    bad = [*good, (custom_id(3), GenerateRequest(prompt="p", model="gpt-image-1", quality="ultra"))]
+    bad = [*good, (custom_id(3), GenerateRequest(prompt="p", model="gpt-image-2.5-flare", quality="ultra"))]
     with pytest.raises(OpenAIImagesValidationError, match=r"prompts\[3\]\.quality"):
         write_input_file(iter(bad))
 
@@ -137,7 +137,7 @@ def test_the_input_file_limits_are_checked_before_anything_is_uploaded(monkeypat
     import airflow_provider_openai_images.batch.input_file as input_file
 
     monkeypatch.setattr(input_file, "MAX_BATCH_REQUESTS", 2)
-    requests = [(custom_id(n), GenerateRequest(prompt="p", model="gpt-image-1")) for n in range(3)]
+    requests = [(custom_id(n), GenerateRequest(prompt="p", model="gpt-image-2.5-flare")) for n in range(3)]
     with pytest.raises(OpenAIImagesValidationError, match="at most 50,000 requests"):
         write_input_file(iter(requests))
     monkeypatch.setattr(input_file, "MAX_BATCH_REQUESTS", batches.MAX_BATCH_REQUESTS)

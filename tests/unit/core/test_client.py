@@ -37,11 +37,25 @@ from tests.imagefactory import decode, picture, ribbon_edit
 MakeClient = Callable[..., ImagesClient]
 
 
-def test_packaged_spec_is_the_shared_official_one() -> None:
+def test_packaged_spec_is_the_shared_official_one_with_only_the_client_s_newer_fields_added() -> None:
+    import yaml
+
     if not SHARED_SPEC.exists():
         pytest.skip("../shared is not beside this checkout")
-    packaged = resources.files("airflow_provider_openai_images.testing").joinpath("openai-images-openapi.yaml")
-    assert packaged.read_bytes() == SHARED_SPEC.read_bytes()
+    packaged_file = resources.files("airflow_provider_openai_images.testing").joinpath("openai-images-openapi.yaml")
+    shared, packaged = yaml.safe_load(SHARED_SPEC.read_text()), yaml.safe_load(packaged_file.read_text())
+    assert set(shared["paths"]) <= set(packaged["paths"])
+    for name, schema in shared["components"]["schemas"].items():
+        assert set(schema.get("properties", {})) <= set(packaged["components"]["schemas"][name].get("properties", {}))
+    updates = packaged["info"]["x-updated-from-openai-python"]
+    assert updates["version"] == "3.63.0"
+    added = [entry for entry in updates["fields"] if entry["change"] == "added"]
+    assert {entry["field"] for entry in added} >= {"complexity", "safety_identifier", "frame_count", "svg", "markup"}
+    for entry in added:
+        before = shared["components"]["schemas"].get(entry["schema"], {}).get("properties", {})
+        assert entry["field"] not in before, f"{entry} was already in the shared document"
+        assert entry["field"] in packaged["components"]["schemas"][entry["schema"]]["properties"]
+        assert entry["source"].startswith("openai/types/")
 
 
 # -- generations ----------------------------------------------------------------------------------
@@ -51,7 +65,7 @@ def test_gpt_image_generation_returns_base64_of_the_asked_size_and_never_sends_r
     make_client: MakeClient, emulator: ImagesAPIEmulator
 ) -> None:
     response = make_client().send(
-        GenerateRequest(prompt="a lighthouse", model="gpt-image-1", n=2, size="1536x1024", output_format="webp")
+        GenerateRequest(prompt="a lighthouse", model="gpt-image-2.5-flare", n=2, size="1536x1024", output_format="webp")
     )
     assert [decode(image.decode()).size for image in response.data] == [(1536, 1024)] * 2
     assert decode(response.data[0].decode()).format == "WEBP"
@@ -62,7 +76,7 @@ def test_gpt_image_generation_returns_base64_of_the_asked_size_and_never_sends_r
     sent = emulator.requests_to("generations")[0]
     assert sent.json == {
         "prompt": "a lighthouse",
-        "model": "gpt-image-1",
+        "model": "gpt-image-2.5-flare",
         "n": 2,
         "size": "1536x1024",
         "output_format": "webp",
@@ -75,6 +89,7 @@ def test_gpt_image_2_takes_flexible_sizes(make_client: MakeClient) -> None:
     assert decode(response.data[0].decode()).size == (1536, 864)
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_dall_e_3_answers_with_an_expiring_url_and_a_revised_prompt(
     make_client: MakeClient, emulator: ImagesAPIEmulator
 ) -> None:
@@ -93,6 +108,7 @@ def test_dall_e_3_answers_with_an_expiring_url_and_a_revised_prompt(
     assert all("authorization" not in download.headers for download in emulator.downloads)
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_model_is_always_sent_even_when_left_at_the_default(
     emulator: ImagesAPIEmulator, make_client: MakeClient
 ) -> None:
@@ -104,6 +120,7 @@ def test_model_is_always_sent_even_when_left_at_the_default(
 # -- multipart: edits and variations -------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_single_image_edit_with_mask_sends_named_typed_parts(
     make_client: MakeClient, emulator: ImagesAPIEmulator
 ) -> None:
@@ -134,7 +151,7 @@ def test_multi_image_edit_on_gpt_image_sends_repeated_image_array_parts(
         ImageFile.from_bytes(picture(200, 200, image_format="WEBP"), "soap.webp"),
         ImageFile.from_bytes(picture(120, 240), "candle.png"),
     )
-    make_client().send(EditRequest(images=images, prompt="a gift basket with these", model="gpt-image-1.5"))
+    make_client().send(EditRequest(images=images, prompt="a gift basket with these", model="gpt-image-2.5-flare"))
     sent = emulator.requests_to("edits")[0]
     assert [(f.field_name, f.filename, f.content_type) for f in sent.files] == [
         ("image[]", "lotion.jpg", "image/jpeg"),
@@ -144,6 +161,7 @@ def test_multi_image_edit_on_gpt_image_sends_repeated_image_array_parts(
     assert "response_format" not in sent.form
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_variation_returns_the_requested_count_and_size(make_client: MakeClient) -> None:
     response = make_client().send(
         VariationRequest(image=ImageFile.from_bytes(picture(512, 512)), n=3, size="256x256", response_format="b64_json")
@@ -158,12 +176,14 @@ def test_variation_returns_the_requested_count_and_size(make_client: MakeClient)
     "request_",
     [
         GenerateRequest(prompt="x", model="dall-e-3", n=2),
-        GenerateRequest(prompt="x", model="gpt-image-1", response_format="url"),
-        GenerateRequest(prompt="   ", model="gpt-image-1"),
-        VariationRequest(image=ImageFile(b"\x89PNG\r\n\x1a\n", "a.png", "image/png"), model="gpt-image-1"),
+        GenerateRequest(prompt="x", model="gpt-image-2.5-flare", response_format="url"),
+        GenerateRequest(prompt="   ", model="gpt-image-2.5-flare"),
+        VariationRequest(image=ImageFile(b"\x89PNG\r\n\x1a\n", "a.png", "image/png"), model="gpt-image-2.5-flare"),
         EditRequest(images=(ImageFile(b"\x89PNG\r\n\x1a\n", "a.png", "image/png"),) * 2, prompt="x", model="dall-e-2"),
         EditRequest(
-            images=(ImageFile(b"\x89PNG\r\n\x1a\n", "a.png", "image/png"),) * 17, prompt="x", model="gpt-image-1"
+            images=(ImageFile(b"\x89PNG\r\n\x1a\n", "a.png", "image/png"),) * 17,
+            prompt="x",
+            model="gpt-image-2.5-flare",
         ),
         EditRequest(images=(ImageFile(b"\xff\xd8\xff", "a.jpg", "image/jpeg"),), prompt="x", model="dall-e-2"),
     ],
@@ -178,7 +198,7 @@ def test_impossible_requests_never_reach_the_server(
 
 # -- retries --------------------------------------------------------------------------------------
 
-GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-1-mini", size="1024x1024", quality="low")
+GENERATE = GenerateRequest(prompt="an otter", model="gpt-image-2.5-flare", size="1024x1024", quality="low")
 
 
 @pytest.mark.parametrize(
@@ -302,6 +322,7 @@ def test_a_timed_out_attempt_is_retried(make_client: MakeClient, emulator: Image
 # -- Azure OpenAI ---------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("compatible_server")
 def test_azure_uses_deployment_urls_api_version_and_the_api_key_header(
     make_client: MakeClient, emulator: ImagesAPIEmulator
 ) -> None:
@@ -309,7 +330,7 @@ def test_azure_uses_deployment_urls_api_version_and_the_api_key_header(
     client.send(GENERATE)
     client.send(GenerateRequest(prompt="x", model="dall-e-3"))
     first, second = emulator.requests
-    assert first.path == "/openai/deployments/gpt-image-1-mini/images/generations"
+    assert first.path == "/openai/deployments/gpt-image-2.5-flare/images/generations"
     assert second.path == "/openai/deployments/dall-e-3/images/generations"
     assert first.query == {"api-version": ["2025-04-01-preview"]}
     assert first.auth_scheme == "api-key"
@@ -320,7 +341,7 @@ def test_azure_named_deployment_overrides_the_model(make_client: MakeClient, emu
     client = make_client(base_url=f"{emulator.root_url}/openai", api_type="azure", azure_deployment="my images")
     client.send(GENERATE)
     assert emulator.requests[0].path == "/openai/deployments/my%20images/images/generations"
-    assert emulator.requests[0].json["model"] == "gpt-image-1-mini"  # type: ignore[index]
+    assert emulator.requests[0].json["model"] == "gpt-image-2.5-flare"  # type: ignore[index]
 
 
 # -- the key stays secret -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_openai_images.core.pricing import PUBLISHED_PRICES, PriceTable
+from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 
@@ -96,7 +96,9 @@ def test_the_connection_extends_and_overrides_the_table() -> None:
     )
     flat = table.answer_cost("gpt-image-1-mini", images=2, usage=usage(10, 0, 4160), quality="high", size=None)
     assert flat == pytest.approx(0.002), "a flat price replaces token prices"
-    assert PUBLISHED_PRICES["dall-e-3"].per_image["hd"]["1024x1024"] == 0.08, "the published table is untouched"
+    published = PriceTable().for_model("dall-e-3")
+    assert published is not None
+    assert published.per_image["hd"]["1024x1024"] == 0.08, "the published table is untouched"
 
 
 @pytest.mark.parametrize(
@@ -107,3 +109,27 @@ def test_a_bad_price_entry_names_the_model_and_what_is_allowed(entry: object) ->
         PriceTable({"dall-e-3": entry})
     assert raised.value.parameter == "prices['dall-e-3']"
     assert "price per image in USD" in raised.value.allowed
+
+
+def test_auto_counts_at_the_dearest_quality_and_size_it_may_choose_or_is_unknown() -> None:
+    # gpt-image-2 prices per image at 1024x1024, by area: "auto" may choose 1536x1024, so it counts as that
+    assert TABLE.worst_case("gpt-image-2", images=1, quality="high", size=None) == pytest.approx(0.211 * 1.5)
+    assert TABLE.worst_case("gpt-image-2", images=1, quality=None, size="1024x1024") == pytest.approx(0.211)
+    # the 2.5 family's "auto" may choose xhigh or max, which have no per-image price: no worst case
+    assert TABLE.worst_case("gpt-image-2.5-flare", images=1, quality=None, size=None) is None
+    assert TABLE.worst_case("gpt-image-2.5-flare", images=1, quality="max", size="1024x1024") is None
+    assert TABLE.worst_case("gpt-image-2.5-flare", images=2, quality="low", size="2048x1152") == pytest.approx(
+        2 * 0.006 * 2048 * 1152 / 1024**2
+    )
+
+
+def test_a_gif_counts_each_frame_as_an_image_and_an_svg_has_no_worst_case() -> None:
+    one = TABLE.worst_case("gpt-image-2", images=1, quality="low", size="1024x1024")
+    assert one == pytest.approx(0.006)
+    gif = TABLE.worst_case("gpt-image-2", images=1, quality="low", size="1024x1024", output_format="gif")
+    assert gif == pytest.approx(9 * 0.006), "the API's default of 9 frames"
+    four = TABLE.worst_case(
+        "gpt-image-2", images=1, quality="low", size="1024x1024", output_format="gif", frame_count=4
+    )
+    assert four == pytest.approx(4 * 0.006)
+    assert TABLE.worst_case("gpt-image-2", images=1, quality="low", size="1024x1024", output_format="svg") is None

@@ -32,7 +32,7 @@ CLASSES = [
     *OPERATORS,
 ]
 SHARED = {"conn_id", "aws_conn_id", "s3_bucket", "s3_key_prefix", "overwrite", "on_content_policy_violation",
-          "model", "n", "size", "response_format", "user", "extra_body",
+          "model", "n", "size", "response_format", "safety_identifier", "user", "extra_body",
           "max_images", "max_cost_usd", "retry_possibly_billed", "spill_path", "deferrable",
           "thumbnail_size", "asset_alias", "lineage_prompt"}  # fmt: skip
 
@@ -57,14 +57,15 @@ def test_no_class_declares_an_argument_an_ancestor_declares(cls: type) -> None:
 
 def test_each_class_declares_only_its_own_arguments() -> None:
     assert own_arguments(BaseOpenAIImagesOutputOperator) == {
-        "quality", "background", "output_format", "output_compression"
+        "quality", "complexity", "background", "output_format", "output_compression", "frame_count",
+        "frame_duration_ms", "svg",
     }  # fmt: skip
     assert own_arguments(BaseOpenAIImagesInputOperator) == {"image", "prepare", "square_policy"}
     assert own_arguments(BaseOpenAIImagesBatchOperator) == {
         "use_batch_api", "poll_interval", "batch_timeout", "cancel_on_kill", "keep_files"
     }  # fmt: skip
     assert own_arguments(OpenAIGenerateImageOperator) == {"prompt", "style", "moderation"}
-    assert own_arguments(OpenAIEditImageOperator) == {"prompt", "mask", "mask_box", "input_fidelity"}
+    assert own_arguments(OpenAIEditImageOperator) == {"prompt", "mask", "mask_box", "markup", "input_fidelity"}
     assert own_arguments(OpenAICreateImageVariationOperator) == set()
     assert own_arguments(OpenAIBulkGenerateImagesOperator) == {
         "prompts", "style", "moderation", "max_concurrency", "images_per_minute", "on_item_error"
@@ -72,9 +73,9 @@ def test_each_class_declares_only_its_own_arguments() -> None:
 
 
 def test_partial_and_expand_accept_arguments_declared_in_any_base_class() -> None:
-    OpenAIEditImageOperator.partial(task_id="e", s3_bucket="b", conn_id="c", model="gpt-image-1", prompt="p").expand(
-        image=["s3://b/1.png", "s3://b/2.png"]
-    )
+    OpenAIEditImageOperator.partial(
+        task_id="e", s3_bucket="b", conn_id="c", model="gpt-image-2.5-flare", prompt="p"
+    ).expand(image=["s3://b/1.png", "s3://b/2.png"])
     OpenAIGenerateImageOperator.partial(task_id="g", s3_bucket="b", aws_conn_id="a", quality="low").expand(
         prompt=["a", "b"]
     )

@@ -15,8 +15,8 @@ from airflow_provider_openai_images.operators import (
 from airflow_provider_openai_images.operators.lineage import landed_records
 from airflow_provider_openai_images.operators.links import OpenAIImagesGalleryLink, OpenAIImagesS3Link
 
-LANDED = {"status": "landed", "s3_uri": "s3://out/run/edit/000.png", "model": "gpt-image-1", "cost_usd": 0.04}
-REJECTED = {"status": "rejected", "s3_uri": None, "model": "gpt-image-1", "cost_usd": 0.0}
+LANDED = {"status": "landed", "s3_uri": "s3://out/run/edit/000.png", "model": "gpt-image-2.5-flare", "cost_usd": 0.04}
+REJECTED = {"status": "rejected", "s3_uri": None, "model": "gpt-image-2.5-flare", "cost_usd": 0.0}
 
 
 class Key:
@@ -32,13 +32,13 @@ def test_landed_records_are_found_in_single_and_bulk_results() -> None:
 def test_openlineage_facets_name_s3_inputs_landed_outputs_and_the_model_but_not_the_prompt() -> None:
     edit = OpenAIEditImageOperator(
         task_id="edit", s3_bucket="out", image=["s3://in/shots/1.jpg", "/local/2.png"], prompt="secret launch",
-        model="gpt-image-1", quality="low",
+        model="gpt-image-2.5-flare", quality="low",
     )  # fmt: skip
     lineage = _facets(edit, [LANDED, REJECTED])
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3://in", "shots/1.jpg")]
     assert [(d.namespace, d.name) for d in lineage.outputs] == [("s3://out", "run/edit/000.png")]
     facet = lineage.run_facets["openai_images"]
-    assert (facet.model, facet.images, facet.cost_usd) == ("gpt-image-1", 1, 0.04)
+    assert (facet.model, facet.images, facet.cost_usd) == ("gpt-image-2.5-flare", 1, 0.04)
     assert facet.parameters["quality"] == "low"
     assert "prompt" not in facet.parameters
     assert "secret launch" not in repr(lineage)
@@ -47,7 +47,7 @@ def test_openlineage_facets_name_s3_inputs_landed_outputs_and_the_model_but_not_
 def test_the_prompt_is_in_the_facets_only_when_the_dag_allows_it() -> None:
     generate = OpenAIGenerateImageOperator(task_id="g", s3_bucket="out", prompt="a lighthouse", lineage_prompt=True)
     assert _facets(generate, [LANDED]).run_facets["openai_images"].parameters["prompt"] == "a lighthouse"
-    bulk = OpenAIBulkGenerateImagesOperator(task_id="b", s3_bucket="out", prompts=["x"], model="gpt-image-1")
+    bulk = OpenAIBulkGenerateImagesOperator(task_id="b", s3_bucket="out", prompts=["x"], model="gpt-image-2.5-flare")
     assert "prompts" not in _facets(bulk, [LANDED]).run_facets["openai_images"].parameters
 
 

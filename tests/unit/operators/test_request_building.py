@@ -18,6 +18,9 @@ from airflow_provider_openai_images.operators import (
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.imagefactory import decode, picture
 
+#: requests are checked against the connection's catalogue (its ``models`` extra): a connection is needed
+pytestmark = pytest.mark.usefixtures("images_api_emulator_in_process")
+
 
 def build(operator: BaseOpenAIImagesOperator, count: int = 1) -> Any:
     values = operator.request_type.normalise(operator.request_values())
@@ -33,24 +36,27 @@ def test_template_renderings_are_normalised_once_for_every_field() -> None:
     assert isinstance(request, GenerateRequest)
     assert prepared is None
     assert request.to_http_body().json == {
-        "model": "gpt-image-1.5", "n": 2, "prompt": "a fox", "output_format": "webp", "output_compression": 40,
+        "model": "gpt-image-2.5-flare", "n": 2, "prompt": "a fox", "output_format": "webp", "output_compression": 40,
         "moderation": "low",
     }  # fmt: skip
 
 
 def test_the_count_asked_for_replaces_n() -> None:
-    operator = OpenAIGenerateImageOperator(task_id="g", s3_bucket="b", prompt="x", n="4", model="gpt-image-1")
+    operator = OpenAIGenerateImageOperator(task_id="g", s3_bucket="b", prompt="x", n="4", model="gpt-image-2.5-flare")
     request, _ = build(operator, count=1)
     assert request.n == 1
 
 
-def test_extra_body_and_user_pass_through() -> None:
+def test_extra_body_safety_identifier_and_user_pass_through() -> None:
     operator = OpenAIGenerateImageOperator(
-        task_id="g", s3_bucket="b", prompt="x", user="u-1", extra_body={"partial_images": 0}
-    )
+        task_id="g", s3_bucket="b", prompt="x", safety_identifier="h-9f2", user="u-1",
+        extra_body={"prompt_rewriter": "off"}, complexity="high", output_format="gif", frame_count="6",
+    )  # fmt: skip
     request, _ = build(operator)
-    assert request.to_http_body().json == {"model": "gpt-image-1.5", "n": 1, "user": "u-1", "prompt": "x",
-                                           "partial_images": 0}  # fmt: skip
+    assert request.to_http_body().json == {
+        "model": "gpt-image-2.5-flare", "n": 1, "safety_identifier": "h-9f2", "user": "u-1", "prompt": "x",
+        "complexity": "high", "output_format": "gif", "frame_count": 6, "prompt_rewriter": "off",
+    }  # fmt: skip
 
 
 def test_a_variation_defaults_to_dall_e_2_and_prepares_its_one_image() -> None:
@@ -86,7 +92,7 @@ def test_an_edit_draws_its_mask_from_boxes_with_the_same_preparation_as_the_hook
         ({"model": "dall-e-3", "n": 2}, "n"),
         ({"output_compression": "high"}, "output_compression"),
         ({"prompt": ""}, "prompt"),
-        ({"size": "999x999", "model": "gpt-image-1"}, "size"),
+        ({"size": "999x999", "model": "gpt-image-2.5-flare"}, "size"),
     ],
 )
 def test_bad_input_fails_the_task_without_retries_before_anything_is_sent(
