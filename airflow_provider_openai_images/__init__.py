@@ -62,6 +62,29 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "config": {
+            "openai_images": {
+                "description": "The Images view (a plugin of the API server) of the OpenAI Images provider.",
+                "options": {
+                    "gallery_aws_conn_id": {
+                        "description": "The AWS connection the Images view reads S3 with.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "gallery_s3",
+                        "default": "aws_default",
+                    },
+                    "gallery_buckets": {
+                        "description": "Comma-separated buckets the Images view may read. Unset: each task "
+                        "instance's own bucket (its rendered s3_bucket). Either way, only keys under the task "
+                        "instance's own prefix are served.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "images-prod,images-archive",
+                        "default": "",
+                    },
+                },
+            }
+        },
         "extra-links": [
             "airflow_provider_openai_images.operators.links.OpenAIImagesGalleryLink",
             "airflow_provider_openai_images.operators.links.OpenAIImagesS3Link",

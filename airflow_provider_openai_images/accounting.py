@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_openai_images.core.attempts import possibly_billed_images
+from airflow_provider_openai_images.core.budget import Ask
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.core.responses import ImagesResponse
@@ -38,6 +39,7 @@ def answer_costs(
         size=request.size,
         output_format=getattr(request, "output_format", None),
         frame_count=getattr(request, "frame_count", None),
+        input_images=Ask.of(request).input_images,
     )
     return cost, None if possibly is None else round(possibly, 6)
 

@@ -21,6 +21,7 @@ __all__ = [
     "OpenAIImagesConnectionError",
     "OpenAIImagesContentPolicyError",
     "OpenAIImagesError",
+    "OpenAIImagesForeignImagesError",
     "OpenAIImagesModelNotFoundError",
     "OpenAIImagesNotFoundError",
     "OpenAIImagesPermissionDeniedError",
@@ -112,6 +113,11 @@ class OpenAIImagesValidationError(OpenAIImagesError, ValueError):
 class OpenAIImagesBudgetError(OpenAIImagesError):
     """A request that would, or might, spend more than its budget (``max_images``, ``max_cost_usd``)
     allows, refused before anything was sent."""
+
+
+class OpenAIImagesForeignImagesError(OpenAIImagesError):
+    """The task instance's prefix holds images another task instance landed (two runs sharing an
+    ``s3_key_prefix``): they are neither returned as this one's nor overwritten. Nothing was sent."""
 
 
 class OpenAIImagesConnectionError(OpenAIImagesError):

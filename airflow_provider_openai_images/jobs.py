@@ -31,8 +31,8 @@ from airflow_provider_openai_images.core.requests import (
     ImageRequest,
     VariationRequest,
 )
-from airflow_provider_openai_images.exceptions import OpenAIImagesError
-from airflow_provider_openai_images.landing import ImageLander, paid_images
+from airflow_provider_openai_images.exceptions import OpenAIImagesError, OpenAIImagesForeignImagesError
+from airflow_provider_openai_images.landing import ImageLander, paid_images, shortfall, shortfall_message
 from airflow_provider_openai_images.outcomes import describe_failure
 from airflow_provider_openai_images.records import ImageRecord, ItemFailure, PreparationReport, TaskInstanceInfo
 from airflow_provider_openai_images.results import (
@@ -42,6 +42,7 @@ from airflow_provider_openai_images.results import (
     item_outcome,
     no_spend,
     not_landed,
+    refused,
     write_manifest,
 )
 
@@ -230,10 +231,15 @@ class ImagesJob:
             task=spec["task"],
             prepared=item.get("prepared"),
         )
-        report = await self._off_loop(lander.land_each, paid_images(missing, response, provenance, self.image_bytes))
+        surplus_from = max([wanted - 1, *landed]) + 1
+        paid = paid_images(missing, response, provenance, self.image_bytes, surplus_from=surplus_from)
+        report = await self._off_loop(lander.land_each, paid)
         landed |= report.landed
         count_spend(self._spend, len(report.landed), provenance)
-        failure = not_landed(report.failure_message()) if report.problems else None
+        problems = [report.failure_message()] if report.problems else []
+        if short := shortfall(missing, response):
+            problems.append(shortfall_message(len(missing), short, response.request_id))
+        failure = not_landed(" ".join(problems)) if problems else None
         return item_outcome(landed, failure, item["values"].get("model"))
 
 
@@ -242,7 +248,10 @@ def recover_item(
 ) -> tuple[dict[int, ImageRecord], ItemFailure | None]:
     """The item's images an earlier run landed (those kept in the spill landed now), and the failure
     if the spill still cannot be landed."""
-    recovery = lander.recover(item["values"].get("n") or 1, sizes)
+    try:
+        recovery = lander.recover(item["values"].get("n") or 1, sizes)
+    except OpenAIImagesForeignImagesError as error:
+        return {}, refused(str(error))
     failure = not_landed(recovery.kept.failure_message()) if recovery.kept.problems else None
     return recovery.landed, failure
 
@@ -252,7 +261,9 @@ def item_landers(s3_hook: S3Hook, spec: JobSpec) -> list[ImageLander]:
     options: dict[str, Any] = {"spill_path": spec["spill_path"]}
     if "thumbnail_size" in spec:
         options["thumbnail_size"] = spec["thumbnail_size"]
-    return [ImageLander(s3_hook, spec["bucket"], item["prefix"], **options) for item in spec["items"]]
+    return [
+        ImageLander(s3_hook, spec["bucket"], item["prefix"], owner=spec["task"], **options) for item in spec["items"]
+    ]
 
 
 def read_item_inputs(s3_hook: S3Hook, item: JobItem) -> dict[str, Any]:

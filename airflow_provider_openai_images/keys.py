@@ -9,15 +9,28 @@ import :func:`key_segment` (for example as a Jinja filter) at every parse.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _UNSAFE_KEY_CHARACTERS = re.compile(r"[^A-Za-z0-9._=-]+")
+#: what a sanitised segment ends with: ``--h`` and 12 hex digits of the raw value's SHA-256
+_HASHED = re.compile(r".*--h[0-9a-f]{12}", re.DOTALL)
 
 
 def key_segment(value: str) -> str:
-    """``value`` made safe for one S3 key segment: ``manual__2026-01-01T00:00:00+00:00`` becomes
-    ``manual__2026-01-01T00_00_00_00_00`` (``:`` and ``+`` break some S3 tools and URLs)."""
-    return _UNSAFE_KEY_CHARACTERS.sub("_", value).strip("_") or "_"
+    """``value`` made safe for one S3 key segment, and never the segment of another value.
+
+    A value that is safe already stays as it is (``scheduled__2026-01-01`` and existing prefixes keep
+    working). Any other gets its unsafe runs replaced by ``_`` and a short hash of the raw value:
+    ``manual__2026-01-01T00:00:00+00:00`` becomes ``manual__2026-01-01T00_00_00_00_00--h`` and 12 hex digits
+    (``:`` and ``+`` break some S3 tools and URLs; without the hash, ``nightly:1`` and ``nightly+1`` would
+    share one prefix and one run would take the other's images). ``.``, ``..`` and values that look hashed
+    already count as unsafe.
+    """
+    safe = _UNSAFE_KEY_CHARACTERS.sub("_", value).strip("_") or "_"
+    if safe == value and value not in (".", "..") and not _HASHED.fullmatch(value):
+        return value
+    return f"{safe[:100]}--h{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def task_instance_prefix(

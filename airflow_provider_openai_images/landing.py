@@ -13,15 +13,16 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_images import s3
-from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
+from airflow_provider_openai_images.exceptions import OpenAIImagesForeignImagesError, OpenAIImagesResponseError
 from airflow_provider_openai_images.imaging import decode_errors, inspect_image, thumbnail
 from airflow_provider_openai_images.keys import image_key, thumbnail_key
-from airflow_provider_openai_images.records import ImageRecord, Provenance, Sidecar, bounded
+from airflow_provider_openai_images.records import ImageRecord, Provenance, Sidecar, TaskInstanceInfo, bounded
 from airflow_provider_openai_images.spill import SpillDirectory
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.core.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+#: An image's sidecar, directly under its prefix: ``{index:03d}.json``.
+_SIDECAR = re.compile(r"([0-9]{3,})\.json")
 #: the long side of each image's WEBP thumbnail, in pixels
 DEFAULT_THUMBNAIL_SIZE = 256
 
@@ -50,16 +53,45 @@ class PaidImage:
 
 
 def paid_images(
-    indices: Iterable[int],
+    indices: Sequence[int],
     response: ImagesResponse,
     provenance: Provenance,
     fetch: Callable[[GeneratedImage], bytes],
+    *,
+    surplus_from: int,
 ) -> list[PaidImage]:
-    """The images of ``response``, one per index (the indices still missing), ready to land one by one."""
-    return [
-        PaidImage(index, functools.partial(fetch, image), image_provenance(provenance, image))
-        for index, image in zip(indices, response.data, strict=False)
-    ]
+    """Every image of ``response``, ready to land one by one: one per index of ``indices`` (those still
+    missing), and any the API answered beyond them (paid for all the same) at ``surplus_from`` onwards,
+    flagged ``surplus``. See :func:`shortfall` for an answer with fewer."""
+    paid = []
+    for (index, surplus), image in zip(
+        answer_targets(indices, len(response.data), surplus_from), response.data, strict=True
+    ):
+        own = image_provenance(provenance, image)
+        if surplus:
+            own["surplus"] = True
+        paid.append(PaidImage(index, functools.partial(fetch, image), own))
+    return paid
+
+
+def answer_targets(indices: Sequence[int], answered: int, surplus_from: int) -> list[tuple[int, bool]]:
+    """Where each of ``answered`` images lands, and whether it is surplus: ``indices`` first (the first of
+    them when fewer were answered), then ``surplus_from`` onwards for images beyond those asked."""
+    extra = range(surplus_from, surplus_from + max(0, answered - len(indices)))
+    return [(index, False) for index in indices[:answered]] + [(index, True) for index in extra]
+
+
+def shortfall(indices: Sequence[int], response: ImagesResponse) -> list[int]:
+    """The indices an answer left without an image: it answered fewer than asked."""
+    return list(indices[len(response.data) :])
+
+
+def shortfall_message(asked: int, missing: Sequence[int], request_id: str | None) -> str:
+    """What a try says of an answer with fewer images than asked."""
+    return (
+        f"Asked for {asked} image(s), the API answered {asked - len(missing)} (request {request_id}): image(s) "
+        f"{', '.join(map(str, missing))} missing. Those answered have landed; a retry asks only for the missing ones."
+    )
 
 
 def image_provenance(provenance: Provenance, image: GeneratedImage) -> Provenance:
@@ -107,6 +139,8 @@ class ImageLander:
     :param spill_path: where paid images S3 refuses wait for the next try (see
         :mod:`~airflow_provider_openai_images.spill`); default: the worker's temp directory.
     :param thumbnail_size: the long side of the WEBP thumbnail written beside each image; ``None``: none.
+    :param owner: the task instance this prefix belongs to: an earlier try's images are recovered only if
+        their sidecar names it (``None``: not checked).
     """
 
     def __init__(
@@ -118,6 +152,7 @@ class ImageLander:
         retry: RetryPolicy | None = None,
         spill_path: str | None = None,
         thumbnail_size: int | None = DEFAULT_THUMBNAIL_SIZE,
+        owner: TaskInstanceInfo | None = None,
     ) -> None:
         self.s3_hook = s3_hook
         self.bucket = bucket
@@ -125,33 +160,61 @@ class ImageLander:
         self.retry = retry or s3.S3_WRITE_RETRY
         self.spill = SpillDirectory(bucket, self.prefix, spill_path, conn_id=s3_hook.aws_conn_id)
         self.thumbnail_size = thumbnail_size
+        self.owner = owner
 
     def already_landed(self, count: int, sizes: Mapping[str, int] | None = None) -> dict[int, ImageRecord]:
-        """Records of images ``0..count-1`` that are complete in S3 (object and sidecar, sizes matching).
+        """Records of images ``0..count-1``, and of surplus images after them, that are complete in S3 (object
+        and sidecar, sizes matching) and were landed by this task instance.
 
         :param sizes: key -> size of the objects under the prefix, when a listing was made already
             (a job lists its whole prefix once for all its items).
+        :raises OpenAIImagesForeignImagesError: when a sidecar names another task instance (two runs share the
+            prefix): its images are neither taken as this one's nor overwritten.
         """
         if sizes is None:
             sizes = s3.object_sizes(self.s3_hook, self.bucket, f"{self.prefix}/")
         landed: dict[int, ImageRecord] = {}
-        for index in range(count):
-            sidecar_key = image_key(self.prefix, index, "json")
-            if sidecar_key not in sizes:
-                continue
+        for index, sidecar_key in self._sidecars(sizes):
             location = s3.S3Location(self.bucket, sidecar_key)
-            record = json.loads(s3.read_object(self.s3_hook, location, parameter="sidecar")).get("record", {})
+            sidecar = json.loads(s3.read_object(self.s3_hook, location, parameter="sidecar"))
+            record = sidecar.get("record", {})
+            if index >= count and not record.get("surplus"):
+                continue
+            self._check_owner(location, (sidecar.get("provenance") or {}).get("task"))
             if sizes.get(record.get("key")) == record.get("size_bytes"):
                 landed[index] = record
         return landed
 
+    def _sidecars(self, sizes: Mapping[str, int]) -> list[tuple[int, str]]:
+        """``(index, key)`` of every image sidecar directly under the prefix, by index."""
+        found = (_SIDECAR.fullmatch(key[len(self.prefix) + 1 :]) for key in sizes if key.startswith(f"{self.prefix}/"))
+        return sorted((int(match[1]), f"{self.prefix}/{match[0]}") for match in found if match)
+
+    def _check_owner(self, location: s3.S3Location, task: Any) -> None:
+        if self.owner is None:
+            return
+        fields = ("dag_id", "run_id", "task_id", "map_index")
+        theirs = tuple(task.get(name) for name in fields) if isinstance(task, Mapping) else None
+        if theirs == tuple(self.owner[name] for name in fields):  # type: ignore[literal-required]
+            return
+        landed_by = (
+            "an unknown task instance" if theirs is None else "dag {}, run {}, task {}, map index {}".format(*theirs)
+        )
+        raise OpenAIImagesForeignImagesError(
+            f"{location.uri} was landed by {landed_by}, not by this task instance: its prefix s3://{self.bucket}/"
+            f"{self.prefix} is shared with another run. Nothing was sent, and nothing there is returned or "
+            "overwritten. Give each run its own prefix (an s3_key_prefix with {{ run_id }}, or none: the default "
+            "is per run), or set overwrite=True to replace those images."
+        )
+
     def kept_images(self, count: int, landed: Iterable[int]) -> list[PaidImage]:
-        """Images ``0..count-1`` an earlier try on this worker paid for but could not write, and not in S3."""
+        """Images an earlier try on this worker paid for but could not write, and not in S3: ``0..count-1`` and
+        surplus ones."""
         skip = set(landed)
         return [
             PaidImage(index, _already_fetched(content), provenance)
             for index, (content, provenance) in sorted(self.spill.load().items())
-            if index < count and index not in skip
+            if (index < count or provenance.get("surplus")) and index not in skip
         ]
 
     def recover(self, count: int, sizes: Mapping[str, int] | None = None) -> Recovery:
@@ -214,6 +277,8 @@ class ImageLander:
             record["prepared"] = provenance["prepared"]
         if "batch_id" in provenance:
             record["batch_id"] = provenance["batch_id"]
+        if provenance.get("surplus"):
+            record["surplus"] = True
         s3.put_object(
             self.s3_hook,
             self.retry,

@@ -71,6 +71,8 @@ class ImageRecord(TypedDict):
     """Edits and variations only: what input preparation did."""
     batch_id: NotRequired[str]
     """Batch API only (``use_batch_api=True``): the batch that made the image."""
+    surplus: NotRequired[bool]
+    """``true`` for an image the API answered beyond those asked: paid for, so landed too, after the others."""
     code: NotRequired[str | None]
     """Rejected or failed only: the API's error code (``content_policy_violation``, ``moderation_blocked``, ...)."""
     message: NotRequired[str]
@@ -122,6 +124,7 @@ class Provenance(TypedDict):
     source: NotRequired[Literal["b64_json", "url"]]
     prompt_truncated_from: NotRequired[int]
     batch_id: NotRequired[str]
+    surplus: NotRequired[bool]
 
 
 class Sidecar(TypedDict):

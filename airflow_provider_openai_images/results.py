@@ -4,7 +4,7 @@ records and failure, what the run spent, and the manifest of every record in S3.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import NotRequired, TypedDict
@@ -68,6 +68,11 @@ def not_landed(message: str) -> ItemFailure:
     return {"kind": "not_landed", "message": message, "code": None, "request_id": None}
 
 
+def refused(message: str) -> ItemFailure:
+    """A failure no retry fixes (nothing was sent for it)."""
+    return {"kind": "refused", "message": message, "code": None, "request_id": None}
+
+
 def item_outcome(landed: Mapping[int, ImageRecord], failure: ItemFailure | None, model: str | None) -> ItemOutcome:
     """The item's records in index order, with a record of ``failure`` last."""
     records = [landed[index] for index in sorted(landed)]
@@ -76,10 +81,18 @@ def item_outcome(landed: Mapping[int, ImageRecord], failure: ItemFailure | None,
     return {"records": records, "failure": failure}
 
 
-def write_manifest(s3_hook: S3Hook, bucket: str, prefix: str, items: list[ItemOutcome]) -> str:
-    """Write ``{prefix}/manifest.jsonl`` (every record, with its item number) and return its URI."""
+def write_manifest(
+    s3_hook: S3Hook,
+    bucket: str,
+    prefix: str,
+    items: list[ItemOutcome],
+    extra: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """Write ``{prefix}/manifest.jsonl`` (every record, with its item number; then the ``extra`` entries, which
+    belong to no item) and return its URI."""
     key = f"{prefix}/{MANIFEST}"
     lines = [json.dumps({"item": number, **record}) for number, item in enumerate(items) for record in item["records"]]
+    lines += [json.dumps(entry) for entry in extra]
     body = ("\n".join(lines) + "\n").encode() if lines else b""
     s3.put_object(s3_hook, s3.S3_WRITE_RETRY, Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson")
     return f"s3://{bucket}/{key}"
@@ -92,5 +105,7 @@ def read_manifest(s3_hook: S3Hook, uri: str, items: int) -> list[list[ImageRecor
     for line in s3.read_object(s3_hook, location, parameter="manifest").decode().splitlines():
         if line.strip():
             entry = json.loads(line)
-            records[entry.pop("item")].append(entry)
+            item = entry.pop("item")
+            if isinstance(item, int) and 0 <= item < items:  # not the batch landing's unknown-line entries
+                records[item].append(entry)
     return records

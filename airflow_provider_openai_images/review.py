@@ -192,10 +192,9 @@ def _items(records: Records) -> list[tuple[int | None, Sequence[ImageRecord]]]:
 
 def _image_line(label: str, record: ImageRecord, gallery_url: str | None) -> str:
     width, height = record.get("width"), record.get("height")
-    size = f"{width}x{height}" if width and height else "size unknown"
-    uri = record.get("s3_uri") or ""
+    size = _escape(f"{width}x{height}") if width and height else "size unknown"
     line = f"- **{label}**: {_escape(record.get('model') or 'model unknown')}, {size}, {_usd(record.get('cost_usd'))}"
-    line += f", `{uri}`"
+    line += f", {_code(str(record.get('s3_uri') or ''))}"
     if gallery_url:
         line += f", [gallery]({_link(gallery_url, record)})"
     revised = record.get("revised_prompt")
@@ -242,8 +241,19 @@ def _escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def _usd(cost: float | None) -> str:
-    return "price unknown" if cost is None else f"${cost:,.4f}"
+def _code(text: str) -> str:
+    """``text`` as one inline code span, whatever backticks it holds (CommonMark: a fence longer than any run
+    of backticks inside, spaced from one at either end), on one line."""
+    text = " ".join(text.split())
+    if not text:
+        return "(no URI)"
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
+
+
+def _usd(cost: Any) -> str:
+    return f"${cost:,.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else "price unknown"
 
 
 def _count(number: int, noun: str) -> str:

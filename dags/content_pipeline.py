@@ -5,10 +5,14 @@ rate limit, deferred to the triggerer, then an ``index.json`` published from the
 ``generate_images`` (:class:`OpenAIBulkGenerateImagesOperator`, ``deferrable=True``) generates them
 eight at a time, at most ``openai_images_per_minute`` images a minute (an Airflow Variable; unset:
 as fast as the server allows), within a budget, and lands each image at
-``s3://BUCKET/content/{{ ds }}/generate_images/item-NNNNN/000.png`` the moment it arrives, with a
+``s3://BUCKET/content/{day}/{run}/generate_images/item-NNNNN/000.png`` the moment it arrives, with a
 ``manifest.jsonl`` beside them; the worker slot is free while the triggerer works. ``publish_index``
-turns the manifest into the ``index.json`` the CMS picks up. Set the Variable ``openai_images_bucket``
-to choose the bucket.
+turns the manifest into ``content/{day}/index.json``, which the CMS picks up (the day's latest run
+wins). Set the Variable ``openai_images_bucket`` to choose the bucket.
+
+``{day}`` is the run's logical date, or, for a run without one (triggered through the REST API or the CLI
+without a logical date), the day it was due; ``{run}`` is the run id as a key segment, so that a scheduled
+run and a manual one on the same day never share images.
 """
 
 from __future__ import annotations
@@ -21,9 +25,16 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, task
 
+from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.operators import OpenAIBulkGenerateImagesOperator
 
 BUCKET = "{{ var.value.get('openai_images_bucket', 'openai-images-demo') }}"
+#: The run's day: its logical date, or when it was due for runs that have none (triggered through the REST API or
+#: the CLI without a logical date, or by an asset event), where ``{{ ds }}`` is undefined.
+DAY = "{{ (logical_date if logical_date is defined and logical_date else dag_run.run_after) | ds }}"
+#: Where a run's images land: under its day, in a folder of its own, so that a scheduled run and a manual one on
+#: the same day never share images (the operators would refuse to: see the README's Guarantees).
+RUN_PREFIX = "content/" + DAY + "/{{ run_id | key_segment }}"
 PROMPTS_FILE = Path(__file__).resolve().parent / "prompts" / "content_pipeline.txt"
 
 with DAG(
@@ -34,6 +45,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    user_defined_filters={"key_segment": key_segment},
     tags=["openai-images", "example"],
 ) as dag:
 
@@ -55,21 +67,21 @@ with DAG(
         max_cost_usd=3,
         deferrable=True,
         s3_bucket=BUCKET,
-        s3_key_prefix="content/{{ ds }}",
+        s3_key_prefix=RUN_PREFIX,
     )
 
     @task
-    def publish_index(records_per_item: list[list[dict[str, Any]]], ds: str | None = None) -> dict[str, Any]:
+    def publish_index(records_per_item: list[list[dict[str, Any]]], day: str, run_prefix: str) -> dict[str, Any]:
         """Write the day's index next to the images, from the bulk task's manifest (records only, no bytes)."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         bucket = records_per_item[0][0]["bucket"]
-        prefix = f"content/{ds}"
+        prefix = f"content/{day}"
         s3 = S3Hook()
-        lines = s3.read_key(f"{prefix}/generate_images/manifest.jsonl", bucket).splitlines()
+        lines = s3.read_key(f"{run_prefix}/generate_images/manifest.jsonl", bucket).splitlines()
         images = [entry for entry in map(json.loads, lines) if entry["status"] == "landed"]
-        index = {"date": ds, "images": images}
+        index = {"date": day, "images": images}
         s3.load_string(json.dumps(index, indent=1), f"{prefix}/index.json", bucket, replace=True)
         return {"index_uri": f"s3://{bucket}/{prefix}/index.json", "images": len(images)}
 
-    publish_index(generated.output)
+    publish_index(generated.output, day=DAY, run_prefix=RUN_PREFIX)

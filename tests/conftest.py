@@ -81,3 +81,16 @@ def make_client(client_emulator: Any, client_transport: Any, sleeps: Sleeps) -> 
     yield build
     for client in clients:
         client.close()
+
+
+# Hypothesis: a few hundred examples per property under a fixed seed in the usual runs; `make fuzz`
+# (HYPOTHESIS_PROFILE=fuzz) runs them at depth with fresh randomness.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "default", max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=20_000, derandomize=False, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -19,14 +19,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from typing_extensions import TypedDict
 
 from airflow_provider_openai_images import s3
+from airflow_provider_openai_images.batch.manifest import unknown_line_entries
 from airflow_provider_openai_images.batch.output import BatchOutputLanding
-from airflow_provider_openai_images.batch.record import BatchRecord, custom_id, read_batch_record, write_batch_record
+from airflow_provider_openai_images.batch.record import (
+    BatchRecord,
+    UnknownLine,
+    custom_id,
+    read_batch_record,
+    write_batch_record,
+)
+from airflow_provider_openai_images.batch.unknown_lines import merged_unknown_lines
 from airflow_provider_openai_images.core.batches import TERMINAL_STATUSES, BatchObject
 from airflow_provider_openai_images.exceptions import OpenAIImagesError
 from airflow_provider_openai_images.jobs import JobSpec
 from airflow_provider_openai_images.outcomes import FINAL_FAILURES, describe_failure
 from airflow_provider_openai_images.records import ItemFailure
-from airflow_provider_openai_images.results import JobOutcome, write_manifest
+from airflow_provider_openai_images.results import ItemOutcome, JobOutcome, write_manifest
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -111,7 +119,8 @@ async def land_batch(
     logger: Any = log,
 ) -> JobOutcome:
     """Land every line of an ended batch's output and error files, write the manifest and mark the
-    record finished; delete the batch's files unless ``keep_files`` (or something did not land)."""
+    record finished; delete the batch's files unless ``keep_files`` (or a line or an image of them
+    did not land)."""
     job = spec["job"]
     landing = BatchOutputLanding(
         job,
@@ -133,13 +142,17 @@ async def land_batch(
         for file_id in (batch.get("output_file_id"), batch.get("error_file_id")):
             if file_id:
                 async for line in client.file_lines(file_id):
-                    await off_loop(landing.land_line, line)
+                    await off_loop(landing.land_line, line, file_id)
         outcomes = landing.outcomes(_ended(batch), spec["final_failures"])
-        manifest_uri = await off_loop(write_manifest, s3_hook, job["bucket"], job["prefix"], outcomes)
-        await off_loop(_mark_finished, s3_hook, spec, batch, outcomes)
+        manifest_uri = await off_loop(_finish, s3_hook, spec, batch, outcomes, landing.unknown.entries())
     logger.info("Batch %s: %d lines read, %d images landed", spec["batch_id"], landing.lines,
                 landing.spend["images_landed"])  # fmt: skip
-    if not spec["keep_files"] and not any(o["failure"] and o["failure"]["kind"] == "not_landed" for o in outcomes):
+    if landing.keeps_files:
+        logger.warning("Batch %s: %d line(s) named none of its requests and %d were not the spec's lines (see the "
+                       "manifest %s); its files are kept", spec["batch_id"], len(landing.unknown), landing.malformed,
+                       manifest_uri)  # fmt: skip
+    not_landed = any(o["failure"] and o["failure"]["kind"] == "not_landed" for o in outcomes)
+    if not spec["keep_files"] and not landing.keeps_files and not not_landed:
         await _delete_files(client, batch, logger)
     return {"items": outcomes, "manifest_uri": manifest_uri, "spend": landing.spend}
 
@@ -151,18 +164,28 @@ def _ended(batch: BatchObject) -> str:
     return f"{batch['status']} ({detail})" if detail else batch["status"]
 
 
-def _mark_finished(s3_hook: S3Hook, spec: BatchJobSpec, batch: BatchObject, outcomes: list[Any]) -> None:
+def _finish(
+    s3_hook: S3Hook, spec: BatchJobSpec, batch: BatchObject, outcomes: list[ItemOutcome], unknown: list[UnknownLine]
+) -> str:
+    """Write the manifest (with the unknown lines of this batch and of the earlier ones), then mark the
+    record finished, with the failures no retry fixes; the manifest's URI."""
     job = spec["job"]
     record = read_batch_record(s3_hook, job["bucket"], job["prefix"])
-    if record is None or record["batch_id"] != spec["batch_id"]:
-        return  # another batch was recorded since: its own job marks it
+    ours = record is not None and record["batch_id"] == spec["batch_id"]
+    earlier = record.get("unknown_lines", []) if record is not None and ours else []
+    unknown_lines = merged_unknown_lines(earlier, spec["batch_id"], unknown)
+    manifest_uri = write_manifest(s3_hook, job["bucket"], job["prefix"], outcomes, unknown_line_entries(unknown_lines))
+    if record is None or not ours:
+        return manifest_uri  # another batch was recorded since: its own job marks it
     final: dict[str, ItemFailure] = dict(record["final_failures"])
     for number, outcome in enumerate(outcomes):
         failure = outcome["failure"]
         if failure is not None and failure["kind"] in FINAL_FAILURES:
             final[custom_id(number)] = failure
-    updated: BatchRecord = {**record, "finished": True, "status": batch["status"], "final_failures": final}
+    updated: BatchRecord = {**record, "finished": True, "status": batch["status"], "final_failures": final,
+                            "unknown_lines": unknown_lines}  # fmt: skip
     write_batch_record(s3_hook, job["bucket"], job["prefix"], updated)
+    return manifest_uri
 
 
 async def _delete_files(client: AsyncBatchClient, batch: BatchObject, logger: Any) -> None:

@@ -5,7 +5,8 @@ and re-attaches to the same batch instead of paying for a second one. Should the
 creating the batch and writing the record, the batch's metadata (the task instance, a fingerprint of
 its items and the batch's number within the task instance) lets the retry find it with
 ``GET /batches``. Once the batch's output has landed the record says so, with the failures no retry
-can fix, so that later tries neither wait for it again nor send those requests again.
+can fix, so that later tries neither wait for it again nor send those requests again, and with the
+lines of its files that named none of its requests.
 """
 
 from __future__ import annotations
@@ -30,6 +31,23 @@ BATCH_RECORD = "batch.json"
 CREATED_BY = "airflow-provider-openai-images"
 
 
+class UnknownLine(TypedDict):
+    """A line of a batch's output or error file that names none of the requests the batch was sent, or
+    that could not be read far enough to say which it names.
+
+    :param line: its number among the file's non-empty lines, from 1.
+    :param custom_id: the ``custom_id`` it gave, cut to 100 characters (``None``: none could be read).
+    :param message: what is wrong with it.
+    """
+
+    batch_id: str
+    file_id: str
+    line: int
+    size_bytes: int
+    custom_id: str | None
+    message: str
+
+
 class BatchRecord(TypedDict):
     """What ``{prefix}/batch.json`` holds.
 
@@ -40,6 +58,8 @@ class BatchRecord(TypedDict):
     :param final_failures: custom id -> why its images are missing, for failures no retry fixes
         (safety rejections, refused requests): not sent again.
     :param previous: ids of the task instance's earlier batches.
+    :param unknown_lines: the lines of this batch's and the earlier batches' files that named none of
+        their requests (see :mod:`.unknown_lines`), once landed.
     """
 
     batch_id: str
@@ -54,6 +74,7 @@ class BatchRecord(TypedDict):
     status: NotRequired[str]
     final_failures: dict[str, ItemFailure]
     previous: list[str]
+    unknown_lines: NotRequired[list[UnknownLine]]
 
 
 def custom_id(number: int) -> str:
@@ -62,9 +83,13 @@ def custom_id(number: int) -> str:
 
 
 def item_number(custom_id: str) -> int | None:
-    """The item a ``custom_id`` names (``None`` if it is not one of ours)."""
+    """The item a ``custom_id`` names (``None`` if it is not one :func:`custom_id` makes: ``item-²`` and
+    ``item-7`` name none)."""
     head, _, digits = custom_id.partition("-")
-    return int(digits) if head == "item" and digits.isdigit() else None
+    if head != "item" or not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
+        return None
+    number = int(digits)
+    return number if f"item-{number:05d}" == custom_id else None
 
 
 def items_fingerprint(items: list[JobItem]) -> str:

@@ -20,6 +20,7 @@ from airflow_provider_openai_images import s3
 from airflow_provider_openai_images.batch.input_file import write_input_file
 from airflow_provider_openai_images.batch.record import (
     BatchRecord,
+    UnknownLine,
     batch_metadata_for,
     custom_id,
     items_fingerprint,
@@ -64,6 +65,11 @@ class BatchPlan:
     def final_failures(self) -> dict[str, ItemFailure]:
         """Items an earlier batch refused for good: not sent again."""
         return dict(self.record["final_failures"]) if self.record is not None else {}
+
+    @property
+    def unknown_lines(self) -> list[UnknownLine]:
+        """The lines of earlier batches' files that named none of their requests (for the manifest)."""
+        return list(self.record.get("unknown_lines", [])) if self.record is not None else []
 
     def to_send(self) -> dict[str, list[int]]:
         """custom id -> the missing image indices of every item to send."""
@@ -150,6 +156,7 @@ async def submit_batch(
         "status": batch["status"],
         "final_failures": plan.final_failures,
         "previous": previous,
+        "unknown_lines": plan.unknown_lines,
     }
     write_batch_record(s3_hook, spec["bucket"], spec["prefix"], record)
     return record

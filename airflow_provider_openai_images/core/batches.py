@@ -3,27 +3,23 @@
 Pure (no Airflow, no HTTP). An input line carries one image request's JSON body: generations as the
 synchronous endpoint takes them, edits as the spec's JSON edit body (``EditImageBodyJsonParam``), the
 input images as base64 data URLs. Output and error files are read line by line with
-:class:`LineSplitter`, which hands each line over as a ``bytearray`` the parser reads in place, so a
-file of many multi-MB lines never holds more than one of them.
+:class:`LineSplitter`, which hands each line over as a ``bytearray`` the parser
+(:mod:`~airflow_provider_openai_images.batch.output_lines`) reads in place, so a file of many multi-MB
+lines never holds more than one of them, nor more than :data:`MAX_OUTPUT_LINE_BYTES` of any line.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import re
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
 from airflow_provider_openai_images.core.models import ModelRules
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageFile, ImageRequest
-from airflow_provider_openai_images.core.responses import ImagesResponse
-from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError, OpenAIImagesValidationError
+from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 
 if TYPE_CHECKING:
     from airflow_provider_openai_images.core.catalogue import ModelCatalogue
@@ -40,6 +36,12 @@ MAX_INPUT_FILE_BYTES = 200 * 1024 * 1024
 BATCH_ENDPOINTS = {"generations": "/v1/images/generations", "edits": "/v1/images/edits"}
 #: metadata limits: 16 pairs, keys up to 64 characters, values up to 512
 MAX_METADATA_VALUE = 512
+#: The longest output or error line that is read, in bytes. The largest answer a line can carry is 16
+#: images (``n`` is at most 10 today) of 3840x2160, the largest size, as 8-bit RGBA PNGs that do not
+#: compress at all, in base64: 16 x 44.3 MB, about 709 MB; real answers are PNGs of a few MB. A line
+#: over the cap is no answer of ours: the splitter skips it as it streams (memory holds the cap at
+#: most, never the line) and hands over an :class:`OversizedLine` for it, a line of unknown item.
+MAX_OUTPUT_LINE_BYTES = 1024 * 1024 * 1024
 
 
 class BatchRequestCounts(TypedDict):
@@ -79,8 +81,13 @@ class BatchLineResponse(TypedDict):
 
 
 class BatchLineError(TypedDict):
+    """The spec's ``Error`` (and Azure's ``innererror.code``, which names its safety system)."""
+
     code: str | None
     message: str | None
+    param: NotRequired[str]
+    type: NotRequired[str]
+    innererror: NotRequired[dict[str, str]]
 
 
 class BatchOutputLine(TypedDict):
@@ -137,132 +144,60 @@ def batch_metadata(pairs: dict[str, Any]) -> dict[str, str]:
     return {key[:64]: str(value)[:MAX_METADATA_VALUE] for key, value in list(pairs.items())[:16]}
 
 
-@dataclass(frozen=True)
-class LineResult:
-    """What one output or error line says about its request.
+class OversizedLine(bytearray):
+    """Stands for a line longer than the splitter's cap, skipped as it streamed and never held: empty,
+    with the line's ``size`` in bytes (a ``bytearray``, so that a stream of lines keeps one type)."""
 
-    :param response: the answer, for a line with status 200.
-    :param status_code: the request's HTTP status (``None`` when it was never executed: expired, cancelled).
-    :param error: the API's error object for a refused request, or the batch's error for one never executed.
-    """
-
-    custom_id: str
-    response: ImagesResponse | None
-    status_code: int | None
-    request_id: str | None
-    error: dict[str, Any] | None
-
-
-def parse_output_line(raw: bytes | bytearray) -> LineResult:
-    """Parse one line of an output or error file.
-
-    A ``bytearray`` is consumed: each image's base64 text is decoded straight from the line's buffer and
-    cut out of it before the rest is parsed, and the buffer is emptied once decoded to text, so a
-    multi-MB line is never held twice over as text (see :func:`take_base64_images`).
-
-    :raises OpenAIImagesResponseError: for a line that is not one the spec describes.
-    """
-    size = len(raw)
-    decoded = take_base64_images(raw) if isinstance(raw, bytearray) else []
-    try:
-        text = raw.decode()
-        if isinstance(raw, bytearray):
-            raw.clear()
-        line = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as not_json:
-        raise OpenAIImagesResponseError(f"A batch output line is not JSON ({size} bytes): {not_json}") from None
-    del text
-    if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
-        raise OpenAIImagesResponseError("A batch output line has no custom_id")
-    custom_id = line["custom_id"]
-    response = line.get("response")
-    if not isinstance(response, dict):
-        never_run = line.get("error") if isinstance(line.get("error"), dict) else {"message": "no response"}
-        return LineResult(custom_id, None, None, None, never_run)
-    status, request_id, body = response.get("status_code"), response.get("request_id"), response.get("body")
-    if status == 200:
-        answer = ImagesResponse.from_json(body, request_id=request_id, decoded=_cut_images(body, decoded))
-        return LineResult(custom_id, answer, 200, request_id, None)
-    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
-    return LineResult(custom_id, None, status if isinstance(status, int) else None, request_id, error or {})
-
-
-#: where a base64 image starts in a line: the value of a ``b64_json`` key
-_B64_VALUE = re.compile(rb'"b64_json"\s*:\s*"')
-
-
-def take_base64_images(raw: bytearray) -> list[bytes]:
-    """Decode every ``b64_json`` value of the line in ``raw`` straight from its buffer (no text copy),
-    and cut each decoded value out of the line, leaving ``"b64_json": ""``; the images, in order.
-
-    A value that is not plain base64 (an escape, a bad character) is left in the line, to be decoded,
-    or refused, with its image later. Needs Python 3.11 (``a2b_base64``'s strict mode); older Pythons
-    leave every value in the line.
-    """
-    if sys.version_info < (3, 11):
-        return []
-    spans = []
-    position = 0
-    while (found := _B64_VALUE.search(raw, position)) is not None:
-        start = found.end()
-        end = raw.find(b'"', start)
-        if end < 0:
-            break
-        spans.append((start, end))
-        position = end + 1
-    images: list[bytes] = []
-    for start, end in reversed(spans):  # from the end, so that cutting leaves the other spans in place
-        if start == end or raw.find(b"\\", start, end) >= 0:
-            images.append(b"")
-            continue
-        with memoryview(raw) as view:
-            try:
-                images.append(binascii.a2b_base64(view[start:end], strict_mode=True))
-            except binascii.Error:
-                images.append(b"")
-                continue
-        del raw[start:end]
-    return images[::-1]
-
-
-def _cut_images(body: Any, decoded: list[bytes]) -> dict[int, bytes]:
-    """Image number -> bytes, for the images of ``body`` whose base64 was cut out of the line."""
-    data = body.get("data") if isinstance(body, dict) else None
-    if not decoded or not isinstance(data, list):
-        return {}
-    cut: dict[int, bytes] = {}
-    values = iter(decoded)
-    for number, item in enumerate(data):
-        if isinstance(item, dict) and "b64_json" in item:
-            content = next(values, b"")
-            if content and item["b64_json"] == "":
-                cut[number] = content
-    return cut
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
 
 
 class LineSplitter:
     """Chunks of a JSONL stream in, complete lines out, each a ``bytearray`` of its own.
 
     A line is handed over without being copied once whole: the buffer that received it becomes the
-    line, and only the few bytes after its newline move to a new buffer.
+    line, and only the few bytes after its newline move to a new buffer. A line over ``max_line_bytes``
+    (default :data:`MAX_OUTPUT_LINE_BYTES`) is dropped as soon as it is known to be, and the rest of it
+    skipped as it arrives: an :class:`OversizedLine` stands for it, so memory never holds more than the
+    cap and a chunk.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_line_bytes: int | None = None) -> None:
         self._buffer = bytearray()
+        self._cap = MAX_OUTPUT_LINE_BYTES if max_line_bytes is None else max_line_bytes
+        #: bytes of the over-cap line being skipped so far (``None``: none is)
+        self._skipped: int | None = None
 
     def feed(self, chunk: bytes) -> Iterator[bytearray]:
         """The lines ``chunk`` completes (empty lines skipped)."""
+        if self._skipped is not None:
+            end = chunk.find(b"\n")
+            if end < 0:
+                self._skipped += len(chunk)
+                return
+            yield OversizedLine(self._skipped + end)
+            self._skipped, chunk = None, chunk[end + 1 :]
         start = len(self._buffer)
         self._buffer += chunk
         while (end := self._buffer.find(b"\n", start)) >= 0:
             rest = self._buffer[end + 1 :]
             del self._buffer[end:]
             line, self._buffer, start = self._buffer, rest, 0
-            if line and not line.isspace():  # (strip() would copy a multi-MB line)
-                yield line
+            yield from self._whole(line)
+        if len(self._buffer) > self._cap:
+            self._skipped, self._buffer = len(self._buffer), bytearray()
 
     def finish(self) -> Iterator[bytearray]:
         """The last line, if the stream did not end with a newline."""
+        if self._skipped is not None:
+            yield OversizedLine(self._skipped)
+            self._skipped = None
         line, self._buffer = self._buffer, bytearray()
-        if line and not line.isspace():
+        yield from self._whole(line)
+
+    def _whole(self, line: bytearray) -> Iterator[bytearray]:
+        if len(line) > self._cap:
+            yield OversizedLine(len(line))
+        elif line and not line.isspace():  # (strip() would copy a multi-MB line)
             yield line

@@ -7,11 +7,11 @@ quality and size allow (a quality or size left to the server counts at its most 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from airflow_provider_openai_images.core.numbers import strict_float, strict_int
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesBudgetError, OpenAIImagesValidationError
@@ -26,9 +26,13 @@ class Ask(NamedTuple):
     size: str | None = None
     output_format: str | None = None
     frame_count: int | None = None
+    input_images: int = 0
 
     @classmethod
-    def of(cls, request: ImageRequest) -> Ask:
+    def of(cls, request: ImageRequest, *, input_images: int | None = None) -> Ask:
+        """What ``request`` asks for; ``input_images`` counts its input images when they are not loaded yet
+        (default: the request's own uploads)."""
+        uploads = [*getattr(request, "images", ()), getattr(request, "markup", None)]
         return cls(
             request.model,
             request.n or 1,
@@ -36,6 +40,7 @@ class Ask(NamedTuple):
             request.size,
             getattr(request, "output_format", None),
             getattr(request, "frame_count", None),
+            sum(upload is not None for upload in uploads) if input_images is None else input_images,
         )
 
 
@@ -74,6 +79,7 @@ class Budget:
                 batch=batch,
                 output_format=ask.output_format,
                 frame_count=ask.frame_count,
+                input_images=ask.input_images,
             )
             for ask in asks
         ]
@@ -145,10 +151,8 @@ def _why_unpriced(prices: PriceTable, ask: Ask) -> str:
 def _limit(name: str, value: Any, kind: type[int] | type[float]) -> Any:
     if value is None or value == "":
         return None
-    try:
-        limit = kind(value)
-    except (TypeError, ValueError):
-        limit = None
-    if limit is None or isinstance(value, bool) or not math.isfinite(limit) or limit < 0:
-        raise OpenAIImagesValidationError(name, value, f"a non-negative {'integer' if kind is int else 'number'}")
+    limit = strict_int(value) if kind is int else strict_float(value)
+    if limit is None or limit < 0:
+        allowed = "a non-negative integer" if kind is int else "a finite, non-negative number"
+        raise OpenAIImagesValidationError(name, value, allowed)
     return limit

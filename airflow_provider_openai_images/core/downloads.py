@@ -6,6 +6,9 @@ at once. httpx is imported at the top: nothing that a DAG file imports may impor
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import httpx
 
 from airflow_provider_openai_images.core.responses import GeneratedImage
@@ -29,7 +32,11 @@ def download_image(
 
     Only ``https`` is accepted, on every redirect hop too, unless ``allow_http`` (the connection's
     ``allow_http_image_urls`` extra, for the emulator); at most 3 redirects are followed, and bodies
-    above ``max_bytes`` are refused while streaming.
+    above ``max_bytes`` are refused while streaming. Every hop's host is resolved first, and a host
+    with a private, loopback, link-local or otherwise non-public address is refused (loopback is
+    allowed with ``allow_http``, where the emulator serves): an answer cannot send the worker to a
+    cloud metadata service or an internal host. (The connection resolves the name again: a DNS answer
+    that changes in between is not covered.) With a ``transport`` (tests), nothing is resolved.
 
     :raises OpenAIImagesResponseError: for an expired URL, a refused scheme, too many redirects, a
         body over the cap or a failed transfer.
@@ -42,11 +49,15 @@ def download_image(
                 "sets allow_http_image_urls)"
             )
 
+    def refuse_private_hosts(request: httpx.Request) -> None:
+        refuse_non_public_host(request.url.host, request.url.port or 443, allow_loopback=allow_http)
+
+    hooks = [refuse_plain_http] if transport is not None else [refuse_plain_http, refuse_private_hosts]
     client = httpx.Client(
         timeout=timeout,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        event_hooks={"request": [refuse_plain_http]},
+        event_hooks={"request": hooks},
         transport=transport,
     )
     try:
@@ -69,9 +80,30 @@ def download_image(
                 chunks.append(chunk)
     except httpx.TooManyRedirects:
         raise OpenAIImagesResponseError(f"The image URL redirected more than {MAX_REDIRECTS} times") from None
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise OpenAIImagesResponseError(f"Downloading the image failed: {type(error).__name__}: {error}") from None
     return b"".join(chunks)
+
+
+def refuse_non_public_host(host: str, port: int, *, allow_loopback: bool = False) -> None:
+    """Refuse ``host`` unless every address it resolves to is public (loopback too with ``allow_loopback``).
+
+    :raises OpenAIImagesResponseError: naming the host and the address, or saying it does not resolve.
+    """
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+    except (socket.gaierror, UnicodeError) as error:
+        raise OpenAIImagesResponseError(f"The image host {host!r} does not resolve: {error}") from None
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip.is_global or (allow_loopback and ip.is_loopback):
+            continue
+        raise OpenAIImagesResponseError(
+            f"Refusing to download an image from {host!r}: it resolves to {address}, which is not a public address "
+            "(private, loopback, link-local or reserved)"
+        )
 
 
 def image_bytes(

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
+from airflow_provider_openai_images.core.numbers import strict_float, strict_int
 from airflow_provider_openai_images.core.retry import parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,8 @@ def parse_reset(value: str | None) -> float | None:
     """``"6m0s"``, ``"1.5s"``, ``"20ms"``, ``"1h2m3s"`` or a plain number of seconds -> seconds."""
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if (seconds := strict_float(value)) is not None:
+        return max(seconds, 0.0)
     parts = _DURATION_PART.findall(value)
     if not parts or "".join(number + unit for number, unit in parts) != value.strip():
         return None
@@ -99,6 +98,6 @@ class RequestPacer:
             return
         for remaining_header, reset_header in _LIMIT_HEADERS:
             remaining, reset = lowered.get(remaining_header), parse_reset(lowered.get(reset_header))
-            if remaining is not None and reset and remaining.strip().isdigit() and int(remaining) <= 0:
+            if reset and (left := strict_int(remaining)) is not None and left <= 0:
                 self.pause_for(reset, f"{remaining_header} is 0, resets in {reset:g}s")
                 return

@@ -180,9 +180,11 @@ class PriceTable:
         batch: bool = False,
         output_format: str | None = None,
         frame_count: int | None = None,
+        input_images: int = 0,
     ) -> float | None:
         """The most ``images`` images can cost (quality or size left to the server priced at their
-        highest); prompt and input-image tokens are not included. ``None`` when the price is unknown.
+        highest), with ``input_images`` input images (an edit's) at their most tokens where the model prices
+        input image tokens; the prompt's tokens are not included. ``None`` when the price is unknown.
 
         A GIF counts each of its frames (9 unless ``frame_count`` says) as one image at most. An SVG's
         price is unknown: its author model's tokens have no published price.
@@ -190,11 +192,14 @@ class PriceTable:
         if output_format == "svg":
             return None
         prices = self.for_model(model)
-        one = prices.highest_image_price(quality, size, qualities=self._qualities(model)) if prices else None
+        if prices is None:
+            return None
+        one = prices.highest_image_price(quality, size, qualities=self._qualities(model))
         if one is None:
             return None
         frames = (frame_count or DEFAULT_GIF_FRAMES) if output_format == "gif" else 1
-        return one * images * frames * (BATCH_DISCOUNT if batch else 1.0)
+        inputs = input_images * MAX_INPUT_IMAGE_TOKENS * (prices.image_input or 0.0) / 1_000_000
+        return (one * images * frames + inputs) * (BATCH_DISCOUNT if batch else 1.0)
 
     def _qualities(self, model: str) -> frozenset[str] | None:
         rules = self.catalogue.rules_for(model)
@@ -205,6 +210,10 @@ class PriceTable:
 _DEFAULT_QUALITY = {"dall-e-2": "standard", "dall-e-3": "standard"}
 #: GIF answers have this many frames unless ``frame_count`` says otherwise (the official client).
 DEFAULT_GIF_FRAMES = 9
+#: The most tokens one input image counts, by OpenAI's published image-input formula (fitted within 2048x2048,
+#: its short side brought to 768, 85 tokens plus 170 per 512-pixel tile: at most 2 x 4 tiles); an estimate for
+#: image models, whose own figures are not published.
+MAX_INPUT_IMAGE_TOKENS = 85 + 170 * 8
 
 
 def parse_prices(base: ModelPrices | None, where: str, entry: Any) -> ModelPrices:

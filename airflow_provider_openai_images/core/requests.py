@@ -26,6 +26,7 @@ from airflow_provider_openai_images.core.models import (
     Endpoint,
     ModelRules,
 )
+from airflow_provider_openai_images.core.numbers import strict_int
 from airflow_provider_openai_images.core.validation import (
     DELIBERATELY_REFUSED,
     refuse_deliberately_unsupported,
@@ -140,7 +141,8 @@ class ImageRequest:
 
     ``model`` is always sent: the spec's server-side default (``dall-e-2``) is retired at OpenAI.
     ``safety_identifier`` (a hashed end-user id) replaces the deprecated ``user``, which is still sent
-    when given. ``extra_body`` passes parameters this release does not know yet.
+    when given. ``extra_body`` passes parameters this release does not know yet; one it knows (``n``,
+    ``quality``, ``model``...) is refused there, so that nothing gets around the checks and the budget.
     """
 
     endpoint: ClassVar[Endpoint]
@@ -185,8 +187,8 @@ class ImageRequest:
             optional = known[name].default is not dataclasses.MISSING
             if optional and value == "":
                 value = None
-            if name in integers and isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-                value = int(value)
+            if name in integers and isinstance(value, str) and (number := strict_int(value)) is not None:
+                value = number
             if value is not None or not optional:
                 normalised[name] = value
         return normalised
@@ -215,6 +217,14 @@ class ImageRequest:
             if not isinstance(self.extra_body, Mapping):
                 raise OpenAIImagesValidationError("extra_body", self.extra_body, "a JSON object of parameters")
             refuse_deliberately_unsupported(self.extra_body, where="extra_body.")
+            for name in self.extra_body:
+                if name in KNOWN_PARAMETERS:
+                    raise OpenAIImagesValidationError(
+                        f"extra_body.{name}",
+                        self.extra_body[name],
+                        f"only parameters this release does not know: give {name} as its own argument, where it is "
+                        "checked and counted in max_images and max_cost_usd",
+                    )
         return validate_parameters(self.model, self.endpoint, self.parameters(), catalogue)
 
     def check_uploads(self, rules: ModelRules | None) -> None:
@@ -346,3 +356,16 @@ class VariationRequest(ImageRequest):
 
     def file_parts(self) -> list[tuple[str, tuple[str, bytes, str]]]:
         return [self.image.part("image")] if self.image is not None else []
+
+
+#: Every parameter some request type declares (uploads included, under both their names): ``extra_body`` may
+#: not carry them, or it would get around the checks and the budget.
+KNOWN_PARAMETERS = frozenset(
+    {
+        field.name
+        for request_type in (GenerateRequest, EditRequest, VariationRequest)
+        for field in dataclasses.fields(request_type)
+    }
+    - {"extra_body"}
+    | {"image"}
+)

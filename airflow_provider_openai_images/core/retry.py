@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
+from airflow_provider_openai_images.core.numbers import strict_float
 from airflow_provider_openai_images.exceptions import (
     OpenAIImagesAPIError,
     OpenAIImagesConnectionError,
@@ -29,18 +30,13 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     """Seconds the server asks us to wait: ``retry-after-ms``, else ``retry-after`` (seconds or HTTP date)."""
     lowered = {key.lower(): value for key, value in headers.items()}
     milliseconds = lowered.get("retry-after-ms")
-    if milliseconds is not None:
-        try:
-            return max(float(milliseconds) / 1000, 0.0)
-        except ValueError:
-            pass
+    if (number := strict_float(milliseconds)) is not None:
+        return max(number / 1000, 0.0)
     value = lowered.get("retry-after")
     if value is None:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if (seconds := strict_float(value)) is not None:
+        return max(seconds, 0.0)
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):

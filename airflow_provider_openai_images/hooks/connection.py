@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow_provider_openai_images import CONN_TYPE
 from airflow_provider_openai_images.core.catalogue import ModelCatalogue, packaged_catalogue
+from airflow_provider_openai_images.core.numbers import strict_float, strict_int
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.core.settings import DEFAULT_BASE_URL, ClientSettings
@@ -49,10 +50,10 @@ class ConnectionValues:
         value = self.pick(name)
         if value is None:
             return None
-        try:
-            return kind(value)
-        except (TypeError, ValueError):
-            raise OpenAIImagesValidationError(name, value, f"a number ({kind.__name__})") from None
+        number = strict_int(value) if kind is int else strict_float(value)
+        if number is None:
+            raise OpenAIImagesValidationError(name, value, f"a finite number ({kind.__name__})")
+        return number
 
     def flag(self, name: str) -> bool | None:
         value = self.pick(name)

@@ -13,16 +13,28 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow.sdk import BaseOperator, conf
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
 from airflow_provider_openai_images.accounting import answer_provenance, spend_summary
 from airflow_provider_openai_images.core.budget import Ask, Budget
+from airflow_provider_openai_images.core.numbers import strict_int
 from airflow_provider_openai_images.core.requests import ImageRequest
 from airflow_provider_openai_images.core.validation import advisories
-from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
+from airflow_provider_openai_images.exceptions import (
+    OpenAIImagesContentPolicyError,
+    OpenAIImagesError,
+    OpenAIImagesForeignImagesError,
+)
 from airflow_provider_openai_images.keys import task_instance_prefix
-from airflow_provider_openai_images.landing import DEFAULT_THUMBNAIL_SIZE, ImageLander, PaidImage, paid_images
+from airflow_provider_openai_images.landing import (
+    DEFAULT_THUMBNAIL_SIZE,
+    ImageLander,
+    PaidImage,
+    paid_images,
+    shortfall,
+    shortfall_message,
+)
 from airflow_provider_openai_images.operators.deferral import defer_job, single_request_job, single_request_result
 from airflow_provider_openai_images.operators.failures import (
     CONTENT_POLICY_ACTIONS,
@@ -33,6 +45,7 @@ from airflow_provider_openai_images.operators.failures import (
 )
 from airflow_provider_openai_images.operators.lineage import announce, openlineage_facets
 from airflow_provider_openai_images.operators.links import OpenAIImagesGalleryLink, OpenAIImagesS3Link
+from airflow_provider_openai_images.operators.template_fields import images_template_fields
 from airflow_provider_openai_images.outcomes import describe_failure
 from airflow_provider_openai_images.records import (
     ImageRecord,
@@ -50,29 +63,6 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
 
 R = TypeVar("R")
-
-#: Template fields of every operator of this provider.
-BASE_TEMPLATE_FIELDS = (
-    "conn_id",
-    "aws_conn_id",
-    "s3_bucket",
-    "s3_key_prefix",
-    "model",
-    "n",
-    "size",
-    "response_format",
-    "safety_identifier",
-    "user",
-    "extra_body",
-    "max_images",
-    "max_cost_usd",
-    "spill_path",
-)
-
-
-def images_template_fields(*template_fields: str) -> tuple[str, ...]:
-    """An operator's template fields: ``template_fields`` plus those every operator of this provider has."""
-    return tuple(sorted({*BASE_TEMPLATE_FIELDS, *template_fields}))
 
 
 class BaseOpenAIImagesOperator(BaseOperator):
@@ -162,7 +152,8 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
             kwargs["outlets"] = [*(kwargs.get("outlets") or []), AssetAlias(asset_alias)]
         super().__init__(**kwargs)
-        if thumbnail_size is not None and (isinstance(thumbnail_size, bool) or not 16 <= int(thumbnail_size) <= 2048):
+        longest = strict_int(thumbnail_size)
+        if thumbnail_size is not None and (longest is None or not 16 <= longest <= 2048):
             raise ValueError(f"thumbnail_size={thumbnail_size!r}: allowed None or 16 to 2048 pixels")
         if on_content_policy_violation not in CONTENT_POLICY_ACTIONS:
             raise ValueError(
@@ -217,6 +208,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
         """The request's upload fields, fetched before anything is paid for (none for generations)."""
         return {}
 
+    def input_image_count(self) -> int:
+        """How many input images the request will carry, known before they are fetched (for the budget)."""
+        return 0
+
     def prepare_inputs(self, request: ImageRequest) -> tuple[ImageRequest, PreparationReport | None]:
         """The request with its inputs prepared, and what preparation did (``None``: no inputs)."""
         return request, None
@@ -239,6 +234,7 @@ class BaseOpenAIImagesOperator(BaseOperator):
             self.key_prefix(context),
             spill_path=self.spill_path or self.hook.spill_path,
             thumbnail_size=self.thumbnail_size,
+            owner=self.task_instance(context),
         )
         landed = {} if self.overwrite else self.recover_landed(lander, wanted)
         missing = [index for index in range(wanted) if index not in landed]
@@ -254,7 +250,9 @@ class BaseOpenAIImagesOperator(BaseOperator):
             return _in_order(landed) + self.rejected(error, request)
         provenance = self.provenance(request, response, prepared, context)
         try:
-            landed |= self.land_answer(lander, missing, response, provenance)
+            landed |= self.land_answer(
+                lander, missing, response, provenance, surplus_from=max([wanted - 1, *landed]) + 1
+            )
         finally:
             self.log.info("%s", spend_summary(len(response.data), provenance))
         return _in_order(landed)
@@ -281,7 +279,9 @@ class BaseOpenAIImagesOperator(BaseOperator):
             probe = self.request_type.from_values(values)
             rules = probe.check_parameters(self.hook.catalogue)
             budget = Budget.parse(self.max_images, self.max_cost_usd)
-            budget.check(self.hook.prices, [Ask.of(probe)], batch=self.at_batch_prices)
+            budget.check(
+                self.hook.prices, [Ask.of(probe, input_images=self.input_image_count())], batch=self.at_batch_prices
+            )
             self.hook.check_model_lifecycle(probe.model)
         for note in advisories(rules, probe.parameters()):
             self.log.warning("%s", note)
@@ -293,7 +293,10 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
         """Images an earlier try of this task instance landed, and those it paid for but kept in the spill."""
-        recovery = lander.recover(wanted)
+        try:
+            recovery = lander.recover(wanted)
+        except OpenAIImagesForeignImagesError as error:
+            raise AirflowFailException(str(error)) from error
         if recovery.in_s3:
             self.log.info(
                 "%d of %d images already landed under s3://%s/%s by an earlier try: not paying for them again",
@@ -339,13 +342,25 @@ class BaseOpenAIImagesOperator(BaseOperator):
         return describe_failure(error, self.hook.settings.retry)
 
     def land_answer(
-        self, lander: ImageLander, missing: list[int], response: ImagesResponse, provenance: Provenance
+        self,
+        lander: ImageLander,
+        missing: list[int],
+        response: ImagesResponse,
+        provenance: Provenance,
+        *,
+        surplus_from: int,
     ) -> dict[int, ImageRecord]:
-        """Land each answered image at the next missing index, the moment it is fetched."""
-        if len(response.data) != len(missing):
-            self.log.warning("Asked for %d images, the API returned %d", len(missing), len(response.data))
-        paid = paid_images(missing, response, provenance, self.hook.image_bytes)
-        return self._land(lander, paid)
+        """Land each answered image at the next missing index, the moment it is fetched; images beyond those
+        asked at ``surplus_from`` onwards. An answer with fewer fails the try once the others landed."""
+        landed = self._land(
+            lander, paid_images(missing, response, provenance, self.hook.image_bytes, surplus_from=surplus_from)
+        )
+        if len(response.data) > len(missing):
+            self.log.warning("Asked for %d image(s), the API answered %d: all landed, the extra ones flagged surplus",
+                             len(missing), len(response.data))  # fmt: skip
+        if short := shortfall(missing, response):
+            raise AirflowException(shortfall_message(len(missing), short, response.request_id))
+        return landed
 
     def announce(self, context: Context, result: R) -> R:
         """``result``, once Airflow is told what landed: an asset event per image through ``asset_alias``."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_openai_images.accounting import batch_spend_summary
+from airflow_provider_openai_images.batch.manifest import unknown_line_entries
 from airflow_provider_openai_images.batch.submission import BatchPlan, plan_batch, submit_batch
 from airflow_provider_openai_images.exceptions import OpenAIImagesError
 from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
@@ -45,7 +46,7 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
     :param cancel_on_kill: cancel the batch when the task is killed (marked failed or cleared).
     :param keep_files: keep the batch's input, output and error files in the Files API once its images
         are landed (by default they are deleted then; a file is kept anyway while an image of it did
-        not land).
+        not land, or while it holds a line that could not be read or named none of the batch's requests).
     """
 
     template_fields: Sequence[str] = images_template_fields("poll_interval", "batch_timeout")
@@ -115,7 +116,12 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
         if not sending:
             self.log.info("Nothing to send: every item has landed or was refused for good by an earlier batch")
             items = plan.outcomes()
-            manifest = write_manifest(self.s3_hook, spec["bucket"], spec["prefix"], items) if spec["manifest"] else None
+            unknown = unknown_line_entries(plan.unknown_lines)  # kept from earlier batches
+            manifest = (
+                write_manifest(self.s3_hook, spec["bucket"], spec["prefix"], items, unknown)
+                if spec["manifest"]
+                else None
+            )
             return {"items": items, "manifest_uri": manifest, "spend": no_spend(batch=True)}
         record = self._submit(plan, sending)
         self.defer_to_batch(spec, record, **timing)

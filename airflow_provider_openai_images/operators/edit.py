@@ -80,6 +80,9 @@ class OpenAIEditImageOperator(
         markup = resolve_one(self.markup, parameter="markup", read_s3=self.read_s3) if self.markup else None
         return {"images": tuple(images), "mask": mask, "markup": markup}
 
+    def input_image_count(self) -> int:
+        return super().input_image_count() + (1 if self.markup else 0)
+
     def describe_inputs(self) -> list[str]:
         masks = [f"mask: {source}" for source in describe_sources(self.mask)] if self.mask else []
         markups = [f"markup: {source}" for source in describe_sources(self.markup)] if self.markup else []

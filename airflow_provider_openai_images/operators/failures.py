@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
+from airflow_provider_openai_images.core.numbers import strict_float, strict_int
 from airflow_provider_openai_images.exceptions import (
     OpenAIImagesBudgetError,
     OpenAIImagesModelNotFoundError,
@@ -39,11 +40,8 @@ def positive(name: str, value: Any, kind: type[int] | type[float] = float, *, un
     :raises OpenAIImagesValidationError: (a ``ValueError``, which :func:`bad_input_fails_at_once` turns into
         a failure without retries) naming ``name``, for anything else.
     """
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = 0
-    if isinstance(value, bool) or not number > 0:
+    number = strict_int(value) if kind is int else strict_float(value)
+    if number is None or not number > 0:
         allowed = f"a positive {'integer' if kind is int else 'number'}{f' of {unit}' if unit else ''}"
         raise OpenAIImagesValidationError(name, value, allowed)
     return number

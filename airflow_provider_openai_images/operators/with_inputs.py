@@ -56,6 +56,9 @@ class BaseOpenAIImagesInputOperator(BaseOpenAIImagesOperator):
     def describe_inputs(self) -> list[str]:
         return describe_sources(self.image)
 
+    def input_image_count(self) -> int:
+        return len(describe_sources(self.image))
+
     def read_s3(self, location: S3Location, parameter: str) -> bytes:
         """An input's bytes, through this operator's AWS connection."""
         return read_object(self.s3_hook, location, parameter=parameter)

@@ -9,6 +9,7 @@
 
 The API server's error handlers do not reach a mounted app: errors here answer JSON, except on the page,
 which answers a small HTML page (with a sign-in link when there is no session) since a person reads it.
+Every answer carries a Content-Security-Policy and ``nosniff`` (:mod:`.headers`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_openai_images.ui import pages, routes
+from airflow_provider_openai_images.ui.headers import ERROR_PAGE_CSP, SecurityHeaders
 
 TITLES = {401: "Sign in to see these images", 403: "You may not see this DAG's images", 404: "Not found"}
 
@@ -37,6 +39,7 @@ def create_app() -> FastAPI:
     app.include_router(routes.router)
     app.include_router(pages.router)
     app.add_exception_handler(StarletteHTTPException, _error)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -56,4 +59,5 @@ async def _error(request: Request, error: Exception) -> Response:
         '<body style="font: 15px system-ui, sans-serif; margin: 2rem; color: #333">'
         f"<h1 style='font-size: 1.2rem'>{html.escape(title)}</h1><p>{html.escape(str(error.detail))}</p>{hint}"
     )
-    return HTMLResponse(body, status_code=error.status_code, headers=error.headers)
+    headers = {**(error.headers or {}), "Content-Security-Policy": ERROR_PAGE_CSP}
+    return HTMLResponse(body, status_code=error.status_code, headers=headers)

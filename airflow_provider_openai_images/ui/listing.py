@@ -4,16 +4,23 @@ Read-only, through the API server's session. An operator of this provider return
 :class:`~airflow_provider_openai_images.records.ImageRecord` (a bulk task a list of such lists, one per
 item); any other return value is not about images and is skipped. A custom XCom backend that keeps only
 references in the database is not resolved (the API server does not run XCom backends).
+
+Every record that names an object is checked (:func:`~airflow_provider_openai_images.ui.allowed.record_objects`)
+against its task instance's scope (:mod:`~airflow_provider_openai_images.ui.scopes`): a found record carries
+either the objects the gallery may read for it or why it may read none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from airflow_provider_openai_images.ui.allowed import RecordObjects, Refused, TaskInstanceScope, record_objects
+from airflow_provider_openai_images.ui.scopes import task_instance_scopes
 
 STATUSES = ("landed", "rejected", "failed")
 
@@ -29,6 +36,10 @@ class FoundRecord:
     position: int
     """The record's position within its item (or within the return value)."""
     record: Mapping[str, Any]
+    objects: RecordObjects | None = None
+    """What the gallery may read for the record (see :func:`vetted`); ``None`` before, or when refused."""
+    refused: str | None = None
+    """Why the gallery reads none of the record's objects; ``None`` when it may, or when it names none."""
 
     @property
     def index(self) -> int:
@@ -41,6 +52,11 @@ class FoundRecord:
         """The S3 key of the record's image; ``None`` when it names none (rejected, failed)."""
         key = self.record.get("key")
         return key if isinstance(key, str) and self.record.get("s3_uri") else None
+
+    @property
+    def names_objects(self) -> bool:
+        """Whether the record names an object in S3 (a landed image); rejected and failed ones do not."""
+        return bool(self.record.get("s3_uri"))
 
 
 def run_state(session: Session, dag_id: str, run_id: str) -> str | None:
@@ -55,7 +71,7 @@ def find_records(
     session: Session, dag_id: str, run_id: str, task_id: str | None = None, map_index: int | None = None
 ) -> list[FoundRecord]:
     """Every image record of the run (or of one task, or one task instance), by task id, map index, item
-    and position."""
+    and position, each checked against its task instance's scope (read once per request)."""
     from airflow.models.xcom import XComModel
 
     query = select(XComModel.task_id, XComModel.map_index, XComModel.value).where(
@@ -72,7 +88,20 @@ def find_records(
         except (TypeError, ValueError):
             continue
         found += records_of(row.task_id, row.map_index, value)
-    return found
+    named = {(one.task_id, one.map_index) for one in found if one.names_objects}
+    return vetted(found, task_instance_scopes(session, dag_id, run_id, named))
+
+
+def vetted(found: list[FoundRecord], scopes: Mapping[tuple[str, int], TaskInstanceScope]) -> list[FoundRecord]:
+    """``found`` with, for each record that names objects, the objects it may serve or why it may serve none."""
+    return [_vet(one, scopes[(one.task_id, one.map_index)]) if one.names_objects else one for one in found]
+
+
+def _vet(one: FoundRecord, scope: TaskInstanceScope) -> FoundRecord:
+    try:
+        return replace(one, objects=record_objects(one.record, scope))
+    except Refused as refusal:
+        return replace(one, refused=refusal.reason)
 
 
 def records_of(task_id: str, map_index: int, value: Any) -> Iterator[FoundRecord]:
@@ -98,8 +127,7 @@ def is_record(value: Any) -> bool:
 def record_for_key(
     session: Session, dag_id: str, run_id: str, task_id: str, map_index: int, key: str
 ) -> FoundRecord | None:
-    """The landed record of that task instance whose image is ``key``; ``None`` when no record names it."""
-    for found in find_records(session, dag_id, run_id, task_id, map_index):
-        if found.key == key:
-            return found
-    return None
+    """The record of that task instance whose image is ``key`` (the first the gallery may serve, else the
+    first refused); ``None`` when no record names it."""
+    named = [one for one in find_records(session, dag_id, run_id, task_id, map_index) if one.key == key]
+    return next((one for one in named if one.objects is not None), named[0] if named else None)

@@ -34,6 +34,12 @@ class GalleryImage(BaseModel):
     message: str | None = Field(default=None, description="Rejected or failed: what happened")
     code: str | None = Field(default=None, description="Rejected or failed: the API's error code")
     has_thumbnail: bool = Field(default=False, description="Whether the record names a thumbnail")
+    refused: str | None = Field(
+        default=None,
+        description="Why the gallery serves none of this record's objects (its S3 location is not one of its "
+        "task instance's: another bucket, outside its key prefix, or a record that contradicts itself); "
+        "such an entry has no URLs. Null when they are served, or when the record names none",
+    )
     image_url: str | None = Field(default=None, description="The image, streamed from S3 (landed only)")
     thumbnail_url: str | None = Field(default=None, description="Its thumbnail, or the image when it has none")
     prompt_url: str | None = Field(default=None, description="The prompt from the image's sidecar, fetched on demand")
@@ -47,6 +53,7 @@ class GallerySummary(BaseModel):
     failed: int = 0
     cost_usd: float = 0.0
     unpriced: int = Field(default=0, description="Records whose cost is unknown")
+    refused: int = Field(default=0, description="Records whose objects the gallery does not serve (see `refused`)")
     task_instances: int = 0
 
 
@@ -77,6 +84,8 @@ def summarize(found: list[FoundRecord]) -> GallerySummary:
             summary.cost_usd += float(cost)
         elif status == "landed":
             summary.unpriced += 1
+        if one.refused is not None:
+            summary.refused += 1
     summary.cost_usd = round(summary.cost_usd, 6)
     return summary
 
@@ -85,7 +94,7 @@ def gallery_image(one: FoundRecord, dag_id: str, run_id: str, url: Callable[[str
     """The JSON of one record; ``url(endpoint, record)`` addresses its image, thumbnail and prompt."""
     record = one.record
     width, height = _int(record.get("width")), _int(record.get("height"))
-    landed = one.key is not None and record["status"] == "landed"
+    served = one.objects if record["status"] == "landed" else None
     return GalleryImage(
         dag_id=dag_id,
         run_id=run_id,
@@ -106,9 +115,10 @@ def gallery_image(one: FoundRecord, dag_id: str, run_id: str, url: Callable[[str
         message=_str(record.get("message")),
         code=_str(record.get("code")),
         has_thumbnail=bool(record.get("thumbnail_uri")),
-        image_url=url("image", one) if landed else None,
-        thumbnail_url=url("thumbnail", one) if landed else None,
-        prompt_url=url("prompt", one) if landed and record.get("metadata_uri") else None,
+        refused=one.refused,
+        image_url=url("image", one) if served else None,
+        thumbnail_url=url("thumbnail", one) if served else None,
+        prompt_url=url("prompt", one) if served and served.sidecar else None,
     )
 
 

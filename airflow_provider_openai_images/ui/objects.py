@@ -2,24 +2,22 @@
 
 The connection is ``[openai_images] gallery_aws_conn_id`` (default ``aws_default``). Callers run these
 functions in a worker thread (the app's endpoints are plain functions, which FastAPI runs in its thread
-pool, and a streamed body is read there too): boto3 blocks. A thumbnail or sidecar must sit beside its
-image (same bucket, same key prefix), so a record cannot point the gallery at an unrelated object.
+pool, and a streamed body is read there too): boto3 blocks. Callers pass only locations that passed
+:func:`~airflow_provider_openai_images.ui.allowed.record_objects`: this module reads what it is given.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
-import posixpath
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import HTTPException, status
 from fastapi.responses import StreamingResponse
 
-from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from airflow_provider_openai_images.s3 import S3Location
 
 CHUNK_BYTES = 64 * 1024
@@ -58,22 +56,6 @@ def s3_client() -> Any:
             client = S3Hook(aws_conn_id=conn_id).get_conn()
             _clients[conn_id] = (time.monotonic(), client)
         return client
-
-
-def image_location(record: Mapping[str, Any]) -> S3Location:
-    """Where the record's image is."""
-    return _parse(record.get("s3_uri"))
-
-
-def beside_image(record: Mapping[str, Any], field: str) -> S3Location | None:
-    """The object ``record[field]`` names (``thumbnail_uri``, ``metadata_uri``) if it sits beside the image;
-    ``None`` when the record names none."""
-    if not record.get(field):
-        return None
-    image, other = image_location(record), _parse(record[field])
-    if other.bucket != image.bucket or posixpath.dirname(other.key) != posixpath.dirname(image.key):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"The record's {field} is not beside its image")
-    return other
 
 
 def stream(location: S3Location, content_type: str | None, *, cache: str = IMAGE_CACHE) -> StreamingResponse:
@@ -130,10 +112,3 @@ def _chunks(body: Any) -> Iterator[bytes]:
         yield from body.iter_chunks(CHUNK_BYTES)
     finally:
         body.close()
-
-
-def _parse(uri: Any) -> S3Location:
-    try:
-        return S3Location.parse(str(uri or ""))
-    except OpenAIImagesValidationError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "The record names no S3 object") from None

@@ -3,8 +3,11 @@
 Every endpoint checks access first (:data:`~airflow_provider_openai_images.ui.access.READ_IMAGES`). An
 object is served only when a record of that task instance names it: the ``key`` parameter must be a
 landed record's ``key``, and the bucket, thumbnail and sidecar come from that record, never from the
-request. Endpoints are plain functions: FastAPI runs them, their database reads and boto3's blocking
-calls in its thread pool, off the API server's event loop.
+request; and only when the record passed the check of :mod:`~airflow_provider_openai_images.ui.allowed`
+(its bucket one the gallery may read for the task instance, its keys under the task instance's prefix):
+a refused record answers 403 with the reason, and nothing is read from S3 for it. Endpoints are plain
+functions: FastAPI runs them, their database reads and boto3's blocking calls in its thread pool, off
+the API server's event loop.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pydantic import BaseModel
 
 from airflow_provider_openai_images.ui import objects
 from airflow_provider_openai_images.ui.access import READ_IMAGES
+from airflow_provider_openai_images.ui.allowed import RecordObjects
 from airflow_provider_openai_images.ui.listing import FoundRecord, find_records, record_for_key, run_state
 from airflow_provider_openai_images.ui.models import GalleryPage, Status, gallery_image, summarize
 
@@ -82,8 +86,8 @@ def list_images(
 @router.get(TASK_INSTANCE + "/image", response_class=StreamingResponse)
 def image(dag_id: str, dag_run_id: str, task_id: str, session: SessionDep, key: Key, map_index: MapIndex = -1) -> Any:
     """The landed image whose record names ``key``, streamed from S3."""
-    record = _record(session, dag_id, dag_run_id, task_id, map_index, key).record
-    return objects.stream(objects.image_location(record), record.get("content_type"))
+    found, served = _record(session, dag_id, dag_run_id, task_id, map_index, key)
+    return objects.stream(served.image, found.record.get("content_type"))
 
 
 @router.get(TASK_INSTANCE + "/thumbnail", response_class=StreamingResponse)
@@ -91,15 +95,14 @@ def thumbnail(
     dag_id: str, dag_run_id: str, task_id: str, session: SessionDep, key: Key, map_index: MapIndex = -1
 ) -> Any:
     """The record's thumbnail (``thumbnail_uri``, a WEBP); the image itself when it has none."""
-    record = _record(session, dag_id, dag_run_id, task_id, map_index, key).record
-    location = objects.beside_image(record, "thumbnail_uri")
-    if location is not None:
+    found, served = _record(session, dag_id, dag_run_id, task_id, map_index, key)
+    if served.thumbnail is not None:
         try:
-            return objects.stream(location, "image/webp")
+            return objects.stream(served.thumbnail, "image/webp")
         except HTTPException as error:
             if not objects.is_missing(error):
                 raise
-    return objects.stream(objects.image_location(record), record.get("content_type"))
+    return objects.stream(served.image, found.record.get("content_type"))
 
 
 @router.get(TASK_INSTANCE + "/prompt", response_model=SidecarPrompt)
@@ -113,11 +116,11 @@ def prompt(
     map_index: MapIndex = -1,
 ) -> SidecarPrompt:
     """The prompt the image was asked for, from its sidecar (``metadata_uri``)."""
-    record = _record(session, dag_id, dag_run_id, task_id, map_index, key).record
-    location = objects.beside_image(record, "metadata_uri")
-    if location is None:
+    found, served = _record(session, dag_id, dag_run_id, task_id, map_index, key)
+    record = found.record
+    if served.sidecar is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "The image's record names no sidecar")
-    provenance = objects.read_sidecar(location).get("provenance") or {}
+    provenance = objects.read_sidecar(served.sidecar).get("provenance") or {}
     response.headers["Cache-Control"] = "private, max-age=300"
     truncated = provenance.get("prompt_truncated_from")
     return SidecarPrompt(
@@ -127,11 +130,18 @@ def prompt(
     )
 
 
-def _record(session: Any, dag_id: str, run_id: str, task_id: str, map_index: int, key: str) -> FoundRecord:
+def _record(
+    session: Any, dag_id: str, run_id: str, task_id: str, map_index: int, key: str
+) -> tuple[FoundRecord, RecordObjects]:
+    """The record naming ``key`` and the objects the gallery may read for it: 404 when no record names it,
+    403 (with the reason) when the record's objects may not be served."""
     found = record_for_key(session, dag_id, run_id, task_id, map_index, key)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No image record of this task instance names that key")
-    return found
+    if found.objects is None:
+        reason = found.refused or "the record names no image"
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"The gallery does not serve this record's objects: {reason}")
+    return found, found.objects
 
 
 def _urls(request: Request, dag_id: str, run_id: str) -> Any:

@@ -1,7 +1,8 @@
 """The Batch API mode end to end: DAG runs (the trigger run inline by ``dag.test()``) and task re-runs
 in fresh processes (``airflow tasks test``, as a retry or a clear), against the emulator over HTTP and
 moto's S3 server: one batch for many prompts, retries that re-attach instead of paying again, a retry
-after half the output landed, expiry and cancellation, and bad input stopped before any upload."""
+after half the output landed, expiry and cancellation, bad output lines that stop only their own item,
+and bad input stopped before any upload."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.testing import BatchFault, Fault, ImagesAPIEmulator
+from tests.unit.crafted_lines import Line, craft_in_emulator
 
 from .conftest import BUCKET, bucket_objects, images_in, return_values, run_dag, tasks_test
 
@@ -155,6 +157,55 @@ def test_an_expired_batch_lands_what_it_finished_and_a_retry_sends_only_the_rest
     assert len(images_in(s3)) == 10
     record = batch_record(s3, prefix_of(run, "batch_generate"))
     assert (record["number"], record["previous"]) == (2, [api.batches[0].id])
+
+
+def _bad_lines(line: Line) -> list[Line | bytes]:
+    """Item 2's line cut short (not JSON), item 4's image not base64, and a line for no item of ours."""
+    if line["custom_id"] == "item-00002":
+        return [json.dumps(line).encode()[:200]]
+    if line["custom_id"] == "item-00004":
+        line["response"]["body"]["data"][0]["b64_json"] = "!! not base64 !!"
+    if line["custom_id"] == "item-00000":
+        return [line, {**line, "custom_id": "../item-00000"}]
+    return [line]
+
+
+def test_bad_output_lines_fail_only_their_items_and_a_retry_sends_only_those(
+    dagbag: Any, api: ImagesAPIEmulator, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    craft_in_emulator(monkeypatch, output=_bad_lines)
+    run = run_dag(dagbag, "batch_generate", count=6)
+    assert run.state == "success", "on_item_error='record': the bad lines are their items' failures"
+    (per_item,) = return_values(run, "generate")
+    assert [records[0]["status"] for records in per_item] == [
+        "landed",
+        "landed",
+        "failed",
+        "landed",
+        "failed",
+        "landed",
+    ]
+    assert "its answer may be one of them" in per_item[2][0]["message"]
+    assert "image 0: b64_json is not valid base64" in per_item[4][0]["message"]
+    assert len(images_in(s3)) == 4
+    prefix = prefix_of(run, "batch_generate")
+    manifest = [json.loads(line) for line in bucket_objects(s3)[f"{prefix}/manifest.jsonl"]["Body"].splitlines()]
+    unknown = [entry for entry in manifest if entry["item"] is None]
+    assert sorted(str(entry["custom_id"]) for entry in unknown) == ["../item-00000", "None"]  # in any order
+    assert all(entry["status"] == "unknown_line" and entry["file_id"] == api.batches[0].output_file_id
+               for entry in unknown)  # fmt: skip
+    record = batch_record(s3, prefix)
+    assert (record["finished"], record["final_failures"], len(record["unknown_lines"])) == (True, {}, 2)
+    assert not api.files[unknown[0]["file_id"]].deleted, "the files with bad lines are kept"
+
+    output = tasks_test("batch_generate", "generate", run.run_id)  # the retry
+    assert len(api.batches) == 2
+    assert api.batches[1].total == 2, "only the two items whose images did not land"
+    assert api.batch_billed_images == 6 + 2, "their images again, nothing else (retry_possibly_billed is on)"
+    assert len(images_in(s3)) == 6
+    assert "2 images landed" in output
+    again = [json.loads(line) for line in bucket_objects(s3)[f"{prefix}/manifest.jsonl"]["Body"].splitlines()]
+    assert [entry for entry in again if entry["item"] is None] == unknown, "the first batch's unknown lines stay"
 
 
 def test_a_batch_still_running_at_batch_timeout_is_cancelled_and_what_it_finished_lands(

@@ -76,7 +76,8 @@ def test_content_pipeline_generates_the_day_s_prompts_in_one_deferred_bulk_task(
     records = [records[0] for records in per_item]
     assert_records_match_bucket(records, objects)
     day = run.logical_date.strftime("%Y-%m-%d")
-    assert [r["key"] for r in records] == [f"content/{day}/generate_images/item-{i:05d}/000.png" for i in range(50)]
+    run_prefix = f"content/{day}/{key_segment(run.run_id)}"
+    assert [r["key"] for r in records] == [f"{run_prefix}/generate_images/item-{i:05d}/000.png" for i in range(50)]
     assert all((r["width"], r["height"], r["model"]) == (1024, 1024, "gpt-image-2.5-flare") for r in records)
     assert {request.json["model"] for request in images_api_emulator.requests_to("generations")} == {  # type: ignore[index]
         "gpt-image-2.5-flare"
@@ -110,7 +111,7 @@ def test_nightly_batch_lands_the_same_prompts_through_one_batch_and_logs_what_it
     assert images_api_emulator.requests_to("generations") == [], "no synchronous request"
     assert images_api_emulator.batch_billed_images == 50
     day = run.logical_date.strftime("%Y-%m-%d")
-    assert records[0]["key"] == f"nightly/{day}/generate_images/item-00000/000.png"
+    assert records[0]["key"] == f"nightly/{day}/{key_segment(run.run_id)}/generate_images/item-00000/000.png"
     (summary,) = return_values(run, "publish_index")
     assert summary["images"] == 50
     assert summary["batch_cost_usd"] == pytest.approx(images_api_emulator.batch_billed_usd, abs=1e-3)

@@ -209,12 +209,18 @@ def test_url_answers_over_plain_http_are_refused_unless_the_connection_allows_th
 
 
 class _Redirector(BaseHTTPRequestHandler):
-    """``/hop/N`` redirects N more times, then serves a PNG; ``/big`` serves 2 MB."""
+    """``/hop/N`` redirects N more times, then serves a PNG; ``/big`` serves 2 MB; ``/to?url`` redirects there."""
 
     def log_message(self, format: str, *args: Any) -> None:
         return
 
     def do_GET(self) -> None:
+        if self.path.startswith("/to?"):
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/to?"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path.startswith("/hop/") and int(self.path.removeprefix("/hop/")) > 0:
             self.send_response(302)
             self.send_header("Location", f"/hop/{int(self.path.removeprefix('/hop/')) - 1}")
@@ -247,6 +253,30 @@ def test_downloads_are_size_capped_and_https_only_by_default(redirector: str) ->
         download_image(f"{redirector}/big", allow_http=True, max_bytes=1_000_000)
     with pytest.raises(OpenAIImagesResponseError, match="https only"):
         download_image(f"{redirector}/hop/0")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.7/secret.png", "http://[::ffff:192.168.1.1]/x.png",
+     "http://[fd00::1]/x.png", "http://0.0.0.0/x.png"],
+)  # fmt: skip
+def test_a_redirect_to_a_private_or_link_local_address_is_refused_before_connecting(
+    redirector: str, target: str
+) -> None:
+    """Loopback is allowed here (``allow_http``, as for the emulator); a hop elsewhere than a public address
+    is refused before any connection is made (10.0.0.7 would otherwise time out; the others answer nothing)."""
+    with pytest.raises(OpenAIImagesResponseError, match="not a public address"):
+        download_image(f"{redirector}/to?{target}", allow_http=True, timeout=30)
+
+
+def test_loopback_is_refused_unless_the_connection_allows_http_image_urls() -> None:
+    from airflow_provider_openai_images.core.downloads import refuse_non_public_host
+
+    refuse_non_public_host("127.0.0.1", 80, allow_loopback=True)
+    with pytest.raises(OpenAIImagesResponseError, match=r"127\.0\.0\.1, which is not a public address"):
+        refuse_non_public_host("127.0.0.1", 443)
+    with pytest.raises(OpenAIImagesResponseError, match="does not resolve"):
+        refuse_non_public_host("image-host.emulator.invalid", 443)
 
 
 def test_answers_are_decoded_under_the_decompression_bomb_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,13 +1,16 @@
 """The Images view (``airflow_provider_openai_images.ui``) in a real Airflow, through real HTTP to its API
 server: the plugin listed with its external views, the listing of a run and of a task instance against
-the XCom records, images and thumbnails streamed from moto's S3 server, prompts from the sidecars, and
+the XCom records, images and thumbnails streamed from moto's S3 server, prompts from the sidecars,
 access control (401 without a token, 403 for a user the auth manager refuses the DAG, 404 for an object
-no record names).
+no record names), the security headers of every answer, and records an "op" user forged through the REST
+API (another bucket, another run's image, a manifest, a ``../`` key, a key its ``s3_uri`` contradicts):
+listed as refused with the reason, answered 403, their bytes never sent; ``[openai_images] gallery_buckets``
+(the API server restarted with it) replaces the task's own bucket.
 
 One cluster for the module (:func:`tests.ui.gallery_cluster.gallery_cluster`): one run of
 ``bulk_generate_recorded`` with six items (item 0 failed by a 400, item 3 refused by the safety system,
 four landed), one of ``generate_deferred`` (two images, the only DAG ``outsider`` may read), and one
-animated GIF and one SVG from ``models_today``.
+animated GIF and one SVG from ``models_today``; more runs of ``generate_deferred`` for the forged records.
 """
 
 from __future__ import annotations
@@ -25,10 +28,14 @@ from PIL import Image
 
 from airflow_provider_openai_images.testing import Fault
 from tests.integration.gallery_auth import OUTSIDER, OUTSIDER_DAG
-from tests.ui.gallery_cluster import BUCKET, GalleryCluster, gallery_cluster, images_of
+from tests.ui.gallery_cluster import BUCKET, Answer, GalleryCluster, gallery_cluster, images_of
 
 BULK = "bulk_generate_recorded"
 APP = "/openai-images"
+PAGE_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'self'"
+#: another team's bucket, readable with the API server's AWS connection, and what it holds
+SALARIES_BUCKET = "hr-payroll"
+SALARIES = b"name,team,salary\nAda Lovelace,Engineering,185000\nGrace Hopper,Research,192500\n"
 
 
 @dataclass
@@ -347,3 +354,223 @@ def test_the_gallery_reads_s3_through_the_configured_connection(monkeypatch: pyt
     monkeypatch.setenv("AIRFLOW__OPENAI_IMAGES__GALLERY_AWS_CONN_ID", "gallery_s3")
     assert objects.s3_client() == "client of gallery_s3"
     assert objects.s3_client() is objects.s3_client(), "one client per connection, shared by requests"
+
+
+def test_the_page_and_every_json_answer_carry_the_policy_and_nosniff(landed: Landed) -> None:
+    run = _q(landed.bulk_run)
+    answers = {
+        "page": landed.cluster.get(f"{APP}/gallery?dag_id={BULK}&run_id={run}", user="viewer"),
+        "listing": landed.cluster.get(f"{APP}/api/dags/{BULK}/dagRuns/{run}/images", user="viewer"),
+        "script": landed.cluster.get(f"{APP}/static/gallery.js", user="viewer"),
+        "no such run": landed.cluster.get(f"{APP}/api/dags/{BULK}/dagRuns/nope/images", user="viewer"),
+        "refused the DAG": landed.cluster.get(f"{APP}/api/dags/{BULK}/dagRuns/{run}/images", user=OUTSIDER),
+        "no token": landed.cluster.get(f"{APP}/api/dags/{BULK}/dagRuns/{run}/images"),
+        "no record": landed.cluster.get(
+            f"{APP}/api/dags/{BULK}/dagRuns/{run}/taskInstances/generate/image?key=x", user="viewer"
+        ),
+    }
+    assert [answer.status for answer in answers.values()] == [200, 200, 200, 404, 403, 401, 404]
+    for name, answer in answers.items():
+        assert answer.headers["content-security-policy"] == PAGE_CSP, name
+        assert answer.headers["x-content-type-options"] == "nosniff", name
+    sign_in = landed.cluster.get(f"{APP}/gallery?dag_id={BULK}&run_id={run}")
+    assert (sign_in.status, sign_in.headers["content-type"].split(";")[0]) == (401, "text/html")
+    policy = [part.strip() for part in sign_in.headers["content-security-policy"].split(";")]
+    assert "default-src 'none'" in policy, "the error page: its inline style only"
+    assert "frame-ancestors 'self'" in policy
+    assert sign_in.headers["x-content-type-options"] == "nosniff"
+
+
+# --- Records forged through the REST API ----------------------------------------------------------------
+
+
+@dataclass
+class Forged:
+    """A run of ``generate_deferred`` whose ``return_value`` an "op" user replaced: its two landed records,
+    then ``forged`` (name -> record); ``secrets``: the bytes of the objects the forged records point at."""
+
+    cluster: GalleryCluster
+    run_id: str
+    own: list[dict[str, Any]]
+    forged: dict[str, dict[str, Any]]
+    secrets: dict[str, bytes]
+    listing_before: dict[str, Any]
+
+    def base(self) -> str:
+        return f"{APP}/api/dags/{OUTSIDER_DAG}/dagRuns/{_q(self.run_id)}/taskInstances/generate"
+
+
+def _like(record: dict[str, Any], key: str, bucket: str = BUCKET) -> dict[str, Any]:
+    """``record`` moved to ``bucket``/``key``, its sidecar and thumbnail beside it, as landing would name them."""
+    stem = key.rsplit(".", 1)[0]
+    return record | {
+        "s3_uri": f"s3://{bucket}/{key}",
+        "bucket": bucket,
+        "key": key,
+        "metadata_uri": f"s3://{bucket}/{stem}.json",
+        "thumbnail_uri": f"s3://{bucket}/{stem}.thumb.webp",
+    }
+
+
+def _read(cluster: GalleryCluster, bucket: str, key: str) -> bytes:
+    return bytes(cluster.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _salaries_bucket(cluster: GalleryCluster) -> None:
+    if SALARIES_BUCKET not in {bucket["Name"] for bucket in cluster.s3.list_buckets()["Buckets"]}:
+        cluster.s3.create_bucket(Bucket=SALARIES_BUCKET)
+    cluster.s3.put_object(Bucket=SALARIES_BUCKET, Key="salaries.csv", Body=SALARIES, ContentType="text/csv")
+
+
+#: what each forged record is refused for, as the listing says
+REASONS = {
+    "another bucket": "bucket 'hr-payroll' is not this task's own bucket 'openai-images-demo'",
+    "another bucket, the task's own key": "bucket 'hr-payroll' is not this task's own bucket",
+    "another run's image": "is not under this task instance's prefix",
+    "another task's manifest": "is not under this task instance's prefix",
+    "a ../ key": "is not a plain S3 path: it has a '.' or '..' segment",
+    "a key its s3_uri contradicts": "is not the key of its s3_uri",
+    "a bucket its s3_uri contradicts": "bucket 'openai-images-demo' is not the bucket of its s3_uri",
+    "a thumbnail in another bucket": "thumbnail_uri 's3://hr-payroll/salaries.csv' is not beside its image",
+}
+
+
+@pytest.fixture(scope="module")
+def forged(landed: Landed) -> Forged:
+    cluster = landed.cluster
+    run_id = cluster.run(OUTSIDER_DAG)
+    own = [record for _, _, record in images_of(cluster.airflow.xcom(OUTSIDER_DAG, run_id, "generate"))]
+    assert [record["status"] for record in own] == ["landed", "landed"]
+    listing_before = landed.listing(OUTSIDER_DAG, run_id)
+    prefix = own[0]["key"].rsplit("/", 1)[0]
+    bulk_image = next(r for _, _, r in landed.records(BULK, landed.bulk_run) if r["status"] == "landed")["key"]
+    bulk_prefix = bulk_image.rsplit("/item-", 1)[0]
+    manifest = f"{bulk_prefix}/manifest.jsonl"
+    _salaries_bucket(cluster)
+    for index in ("007", "010"):  # another team's object at keys under the task's own prefix
+        cluster.s3.put_object(Bucket=SALARIES_BUCKET, Key=f"{prefix}/{index}.png", Body=SALARIES)
+    for index in ("008", "009"):  # an image of the task's own prefix, so only the check refuses the record
+        cluster.s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{index}.png", Body=_read(cluster, BUCKET, own[0]["key"]))
+    up = "../" * prefix.count("/") + "../"
+    template = own[0]
+    records = {
+        "another bucket": _like(template, "salaries.csv", SALARIES_BUCKET),
+        "another bucket, the task's own key": _like(template, f"{prefix}/007.png", SALARIES_BUCKET),
+        "another run's image": _like(template, bulk_image),
+        "another task's manifest": _like(template, manifest),
+        "a ../ key": _like(template, f"{prefix}/{up}{bulk_image}"),
+        "a key its s3_uri contradicts": _like(template, f"{prefix}/008.png")
+        | {"s3_uri": f"s3://{BUCKET}/{bulk_image}"},
+        "a bucket its s3_uri contradicts": _like(template, f"{prefix}/010.png")
+        | {"s3_uri": f"s3://{SALARIES_BUCKET}/{prefix}/010.png"},
+        "a thumbnail in another bucket": _like(template, f"{prefix}/009.png")
+        | {"thumbnail_uri": f"s3://{SALARIES_BUCKET}/salaries.csv"},
+    }
+    assert set(records) == set(REASONS)
+    assert len({record["key"] for record in records.values()}) == len(records), "each addressed by its own key"
+    secrets = {
+        "salaries": _read(cluster, SALARIES_BUCKET, "salaries.csv"),
+        "another run's image": _read(cluster, BUCKET, bulk_image),
+        "another task's manifest": _read(cluster, BUCKET, manifest),
+    }
+    assert secrets["salaries"] == SALARIES, "the API server's AWS connection can read the other bucket"
+
+    viewer = cluster.patch_return_value(OUTSIDER_DAG, run_id, "generate", [*own, *records.values()], user="viewer")
+    assert viewer.status == 403, "a viewer may not edit XComs"
+    answer = cluster.patch_return_value(OUTSIDER_DAG, run_id, "generate", [*own, *records.values()], user="op")
+    assert answer.status == 200, answer.body[:500]
+    assert cluster.airflow.xcom(OUTSIDER_DAG, run_id, "generate") == [*own, *records.values()]
+    return Forged(cluster, run_id, own, records, secrets, listing_before)
+
+
+def _assert_no_secret(forged: Forged, answer: Answer, what: str) -> None:
+    for name, secret in forged.secrets.items():
+        assert secret not in answer.body, f"{what}: the bytes of {name} were sent"
+
+
+def test_a_forged_record_is_listed_as_refused_with_the_reason(forged: Forged) -> None:
+    assert [image["s3_uri"] for image in forged.listing_before["images"]] == [r["s3_uri"] for r in forged.own]
+    answer = forged.cluster.get(f"{APP}/api/dags/{OUTSIDER_DAG}/dagRuns/{_q(forged.run_id)}/images", user="viewer")
+    assert answer.status == 200
+    _assert_no_secret(forged, answer, "the listing")
+    page = answer.json()
+    images = page["images"]
+    assert [image["s3_uri"] for image in images] == [r["s3_uri"] for r in [*forged.own, *forged.forged.values()]], (
+        "the listing reads the patched return value"
+    )
+    assert page["summary"]["refused"] == len(forged.forged)
+    assert page["summary"]["landed"] == len(images), "their status stays what the records say"
+    for image in images[: len(forged.own)]:
+        assert image["refused"] is None
+        served = forged.cluster.get(image["image_url"], user="viewer")
+        assert served.status == 200, "the task's own images are still served"
+    for (name, record), image in zip(forged.forged.items(), images[len(forged.own) :], strict=True):
+        assert image["s3_uri"] == record["s3_uri"]
+        assert REASONS[name] in (image["refused"] or ""), (name, image["refused"])
+        assert (image["image_url"], image["thumbnail_url"], image["prompt_url"]) == (None, None, None), name
+
+
+def test_the_object_endpoints_refuse_a_forged_record_and_never_send_its_bytes(forged: Forged) -> None:
+    for name, record in forged.forged.items():
+        for endpoint in ("image", "thumbnail", "prompt"):
+            answer = forged.cluster.get(f"{forged.base()}/{endpoint}?map_index=-1&key={_q(record['key'])}",
+                                        user="admin")  # fmt: skip
+            assert answer.status == 403, (name, endpoint, answer.status, answer.body[:300])
+            assert REASONS[name] in answer.json()["detail"], (name, answer.json())
+            assert answer.headers["content-type"] == "application/json"
+            _assert_no_secret(forged, answer, f"{endpoint} of {name}")
+    page = forged.cluster.get(f"{APP}/gallery?dag_id={OUTSIDER_DAG}&run_id={_q(forged.run_id)}", user="viewer")
+    assert page.status == 200
+    _assert_no_secret(forged, page, "the page")
+    own = forged.cluster.get(f"{forged.base()}/image?map_index=-1&key={_q(forged.own[0]['key'])}", user="viewer")
+    assert hashlib.sha256(own.body).hexdigest() == forged.own[0]["sha256"], "the control: the endpoint serves"
+
+
+def test_gallery_buckets_replaces_the_task_bucket(landed: Landed) -> None:
+    """The API server restarted with ``[openai_images] gallery_buckets``: a bucket of the list is served
+    (a copy of an image in it, under the task instance's prefix), the task's own bucket and any other not.
+    Last in the module: it restarts the API server twice."""
+    cluster = landed.cluster
+    run_id = cluster.run(OUTSIDER_DAG)
+    own = next(record for _, _, record in images_of(cluster.airflow.xcom(OUTSIDER_DAG, run_id, "generate")))
+    prefix = own["key"].rsplit("/", 1)[0]
+    if "gallery-shared" not in {bucket["Name"] for bucket in cluster.s3.list_buckets()["Buckets"]}:
+        cluster.s3.create_bucket(Bucket="gallery-shared")
+    shared = _like(own, f"{prefix}/005.png", "gallery-shared")
+    for field, source in (("s3_uri", own["key"]), ("thumbnail_uri", own["thumbnail_uri"].split("/", 3)[3]),
+                          ("metadata_uri", own["metadata_uri"].split("/", 3)[3])):  # fmt: skip
+        cluster.s3.put_object(
+            Bucket="gallery-shared", Key=shared[field].split("/", 3)[3], Body=_read(cluster, BUCKET, source)
+        )
+    _salaries_bucket(cluster)
+    salaries = _like(own, "salaries.csv", SALARIES_BUCKET)
+    assert cluster.patch_return_value(OUTSIDER_DAG, run_id, "generate", [own, shared, salaries]).status == 200
+    base = f"{APP}/api/dags/{OUTSIDER_DAG}/dagRuns/{_q(run_id)}/taskInstances/generate"
+
+    def image(record: dict[str, Any]) -> Answer:
+        return cluster.get(f"{base}/image?map_index=-1&key={_q(record['key'])}", user="viewer")
+
+    default = landed.listing(OUTSIDER_DAG, run_id)["images"]
+    assert [entry["refused"] is None for entry in default] == [True, False, False], "unset: the task's own bucket"
+    assert (image(own).status, image(shared).status) == (200, 403)
+
+    cluster.restart_api_server({"AIRFLOW__OPENAI_IMAGES__GALLERY_BUCKETS": "gallery-shared, gallery-archive"})
+    try:
+        listed = landed.listing(OUTSIDER_DAG, run_id)["images"]
+        assert [entry["s3_uri"] for entry in listed] == [own["s3_uri"], shared["s3_uri"], salaries["s3_uri"]]
+        assert "'openai-images-demo' is not one of [openai_images] gallery_buckets" in listed[0]["refused"]
+        assert listed[1]["refused"] is None
+        assert "'hr-payroll' is not one of [openai_images] gallery_buckets" in listed[2]["refused"]
+        assert "gallery-archive" not in json.dumps(listed), "the configured list is not shown"
+        served = image(shared)
+        assert served.status == 200
+        assert hashlib.sha256(served.body).hexdigest() == own["sha256"]
+        for endpoint in ("thumbnail_url", "prompt_url"):
+            assert cluster.get(listed[1][endpoint], user="viewer").status == 200, endpoint
+        for refused in (own, salaries):
+            answer = image(refused)
+            assert answer.status == 403
+            assert SALARIES not in answer.body
+    finally:
+        cluster.restart_api_server({"AIRFLOW__OPENAI_IMAGES__GALLERY_BUCKETS": None})
+    assert (image(own).status, image(shared).status) == (200, 403), "unset again: the task's own bucket"

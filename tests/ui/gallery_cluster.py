@@ -1,5 +1,6 @@
 """A local Airflow for the gallery's tests (over HTTP in ``tests/integration/test_gallery.py``, in a browser
-here): the emulator, moto's S3 server, users who sign in with passwords, and
+here): the emulator, moto's S3 server, users who sign in with passwords (``op`` may edit XComs through the
+REST API, as the simple auth manager's ``op`` role may), and
 :class:`~tests.integration.gallery_auth.GalleryAuthManager`, which refuses one of them all DAGs but one.
 
 One cluster at a time on this machine: under xdist the cluster holds the lock that ``test_triggerer.py``'s
@@ -13,6 +14,7 @@ import fcntl
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from tests.integration import gallery_auth
 
 BUCKET = "openai-images-demo"
 #: user -> role of the simple auth manager (passwords are generated at the API server's start)
-USERS = {"admin": "admin", "viewer": "viewer", "outsider": "viewer"}
+USERS = {"admin": "admin", "viewer": "viewer", "outsider": "viewer", "op": "op"}
 
 
 @dataclass
@@ -85,7 +87,16 @@ class GalleryCluster:
 
     def get(self, path: str, *, user: str | None = None, cookie: str | None = None) -> Answer:
         """``GET path`` as ``user`` (a Bearer token), or with the UI's ``_token`` cookie, or anonymously."""
-        request = urllib.request.Request(self.airflow.base_url + path)
+        return self.send("GET", path, user=user, cookie=cookie)
+
+    def send(
+        self, method: str, path: str, body: Any = None, *, user: str | None = None, cookie: str | None = None
+    ) -> Answer:
+        """``method path`` with ``body`` as JSON, as ``user``, or with the UI's cookie, or anonymously."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.airflow.base_url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
         if user is not None:
             request.add_header("Authorization", f"Bearer {self.token(user)}")
         if cookie is not None:
@@ -95,6 +106,26 @@ class GalleryCluster:
                 return Answer(answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read())
         except urllib.error.HTTPError as error:
             return Answer(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+    def patch_return_value(self, dag_id: str, run_id: str, task_id: str, value: Any, *, user: str = "op") -> Answer:
+        """Replace a task instance's XCom ``return_value`` through the REST API, as ``user`` may."""
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances/{task_id}"
+            "/xcomEntries/return_value"
+        )
+        return self.send("PATCH", path, {"value": value, "map_index": -1}, user=user)
+
+    def restart_api_server(self, env: Mapping[str, str | None]) -> None:
+        """Restart the API server with ``env`` changed (``None``: removed), as a deployment that edits its
+        configuration does; the other components keep running."""
+        for name, value in env.items():
+            if value is None:
+                self.airflow.env.pop(name, None)
+            else:
+                self.airflow.env[name] = value
+        self.airflow.stop_component("api-server")
+        self.airflow.start_component("api-server")
+        self.airflow.wait_healthy()
 
 
 @contextlib.contextmanager

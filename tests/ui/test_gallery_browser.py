@@ -4,7 +4,9 @@ rejected and failed images show as such; a task instance's tab shows the same, a
 image and "Show prompt" fetches the sidecar's prompt.
 
 An animated GIF and an SVG show in the gallery too; an SVG carrying ``<script>``, opened on its own from the
-gallery's URL in the browser that holds the Airflow session, runs no script.
+gallery's URL in the browser that holds the Airflow session, runs no script. A record an "op" user pointed at
+another team's bucket shows as a card that says why it is not served, without an image. The gallery's own
+Content-Security-Policy blocks nothing the page needs: no violation is reported while it works.
 
 ``UPDATE_SCREENSHOTS=1 make test-ui`` also writes the screenshot to ``docs/gallery.png``; otherwise it
 goes to the test's temporary directory only (each run's ids differ: the tracked file would change).
@@ -38,6 +40,7 @@ class LandedRun:
     run_id: str
     gif_run: str
     svg_run: str
+    forged_run: str
 
     @property
     def base_url(self) -> str:
@@ -50,9 +53,25 @@ def landed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LandedRun]:
     with gallery_cluster(tmp_path_factory, ("bulk.py", "models_today.py")) as cluster:
         gif_run = cluster.run("models_today", {"output_format": "gif", "frame_count": "3", "quality": "low"})
         svg_run = cluster.run("models_today", {"output_format": "svg", "model": "gpt-image-2"})
+        forged_run = _forged_run(cluster)
         cluster.api.blocked_prompt_words.add("banner")
         cluster.api.inject(Fault.server_error(400))
-        yield LandedRun(cluster, cluster.run(DAG_ID, {"count": 6, "max_concurrency": 1}), gif_run, svg_run)
+        run_id = cluster.run(DAG_ID, {"count": 6, "max_concurrency": 1})
+        yield LandedRun(cluster, run_id, gif_run, svg_run, forged_run)
+
+
+def _forged_run(cluster: GalleryCluster) -> str:
+    """A run of ``generate_deferred`` (two images) to which an "op" user added, through the REST API, a
+    record of another team's object (a bucket the API server's AWS connection can read)."""
+    run_id = cluster.run("generate_deferred")
+    own = cluster.airflow.xcom("generate_deferred", run_id, "generate")
+    cluster.s3.create_bucket(Bucket="hr-payroll")
+    cluster.s3.put_object(Bucket="hr-payroll", Key="salaries.csv", Body=b"name,salary\nAda,185000\n")
+    salaries = own[0] | {"s3_uri": "s3://hr-payroll/salaries.csv", "bucket": "hr-payroll", "key": "salaries.csv"}
+    salaries |= {"metadata_uri": "s3://hr-payroll/salaries.json", "thumbnail_uri": "s3://hr-payroll/salaries.webp"}
+    answer = cluster.patch_return_value("generate_deferred", run_id, "generate", [*own, salaries])
+    assert answer.status == 200, answer.body[:500]
+    return run_id
 
 
 @pytest.fixture
@@ -72,6 +91,15 @@ def page(browser: Any, landed_run: LandedRun) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture
+def csp_violations(page: Any) -> list[str]:
+    """What the browser reports blocking under a Content-Security-Policy, in any frame of ``page``."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text
+            else None)  # fmt: skip
+    return violations
+
+
 def open_images_tab(page: Any, path: str, url_route: str) -> Any:
     """Open ``path`` of the UI, click its "Images" tab; the gallery's frame once its cards rendered."""
     page.goto(path)
@@ -81,7 +109,7 @@ def open_images_tab(page: Any, path: str, url_route: str) -> Any:
     frame_element = page.wait_for_selector("iframe[title='Images']")
     frame = frame_element.content_frame()
     frame.wait_for_selector(".card")
-    frame.wait_for_function("document.getElementById('grid').getAttribute('aria-busy') === 'false'")
+    frame.wait_for_function("() => document.getElementById('grid').getAttribute('aria-busy') === 'false'")
     return frame
 
 
@@ -96,13 +124,15 @@ def assert_rendered(frame: Any) -> None:
     assert images.count() == 4
     assert images.evaluate_all("images => images.every(image => image.loading === 'lazy')")
     images.evaluate_all("images => images.forEach(image => image.scrollIntoView())")  # lazy: load them all
-    frame.wait_for_function("[...document.images].every(image => image.complete)")
+    frame.wait_for_function("() => [...document.images].every(image => image.complete)")
     widths = images.evaluate_all("images => images.map(image => image.naturalWidth)")
     assert all(width > 0 for width in widths), f"every thumbnail decoded: natural widths {widths}"
     frame.evaluate("window.scrollTo(0, 0)")
 
 
-def test_the_run_page_images_tab_shows_the_gallery(page: Any, landed_run: LandedRun, tmp_path: Path) -> None:
+def test_the_run_page_images_tab_shows_the_gallery(
+    page: Any, landed_run: LandedRun, tmp_path: Path, csp_violations: list[str]
+) -> None:
     run_path = f"{landed_run.base_url}/dags/{DAG_ID}/runs/{urllib.parse.quote(landed_run.run_id, safe='')}"
     frame = open_images_tab(page, run_path, "openai-images")
     src = page.locator("iframe[title='Images']").get_attribute("src")
@@ -123,12 +153,15 @@ def test_the_run_page_images_tab_shows_the_gallery(page: Any, landed_run: Landed
         page.screenshot(path=str(SCREENSHOT))
 
     first.locator(".picture a").click()
-    frame.wait_for_function("document.getElementById('viewer').open")
-    frame.wait_for_function("document.getElementById('viewer-image').complete")
+    frame.wait_for_function("() => document.getElementById('viewer').open")
+    frame.wait_for_function("() => document.getElementById('viewer-image').complete")
     assert frame.locator("#viewer-image").evaluate("image => image.naturalWidth") == 1024, "the full image"
+    assert csp_violations == [], "the page's policy blocks nothing it needs"
 
 
-def test_a_task_instance_images_tab_shows_its_images(page: Any, landed_run: LandedRun) -> None:
+def test_a_task_instance_images_tab_shows_its_images(
+    page: Any, landed_run: LandedRun, csp_violations: list[str]
+) -> None:
     run = urllib.parse.quote(landed_run.run_id, safe="")
     task_path = f"{landed_run.base_url}/dags/{DAG_ID}/runs/{run}/tasks/generate"
     frame = open_images_tab(page, task_path, "openai-images-task")
@@ -138,6 +171,33 @@ def test_a_task_instance_images_tab_shows_its_images(page: Any, landed_run: Land
     scope = [part.strip() for part in frame.locator("#scope").inner_text().split("\u203a")]
     assert scope[:2] == [DAG_ID, landed_run.run_id]
     assert scope[2].startswith("generate")
+    assert csp_violations == []
+
+
+def test_a_record_pointing_at_another_bucket_shows_as_not_served(
+    page: Any, landed_run: LandedRun, csp_violations: list[str], tmp_path: Path
+) -> None:
+    run = urllib.parse.quote(landed_run.forged_run, safe="")
+    frame = open_images_tab(page, f"{landed_run.base_url}/dags/generate_deferred/runs/{run}/tasks/generate",
+                            "openai-images-task")  # fmt: skip
+    assert frame.locator(".card").count() == 3
+    refused = frame.locator(".card[data-refused='true']")
+    assert refused.count() == 1
+    assert refused.locator("img").count() == 0, "no image, and no request for one"
+    expect(refused.locator(".picture.refused .label")).to_have_text("Not served")
+    assert [text.lower() for text in refused.locator(".badge").all_inner_texts()] == ["landed", "not served"]
+    problem = refused.locator(".problem").inner_text()
+    assert problem.startswith("Not served: the bucket 'hr-payroll' is not this task's own bucket"), problem
+    assert "1 not served" in frame.locator("#summary").inner_text()
+    images = frame.locator("img")
+    assert images.count() == 2
+    images.evaluate_all("images => images.forEach(image => image.scrollIntoView())")
+    frame.wait_for_function("() => [...document.images].every(image => image.complete)")
+    assert all(width > 0 for width in images.evaluate_all("images => images.map(image => image.naturalWidth)"))
+    requested = frame.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)")
+    assert not [url for url in requested if "salaries" in url], "the page never asks for the refused object"
+    assert csp_violations == []
+    page.screenshot(path=str(tmp_path / "not-served.png"))
 
 
 #: What the planted SVG's script would do if it ran: mark the document, and read the UI's session cookie.
@@ -156,16 +216,19 @@ def _run_images(page: Any, landed_run: LandedRun, run_id: str) -> Any:
 
 
 @pytest.mark.parametrize("kind", ["gif", "svg"])
-def test_an_animated_gif_and_an_svg_show_in_the_gallery(page: Any, landed_run: LandedRun, kind: str) -> None:
+def test_an_animated_gif_and_an_svg_show_in_the_gallery(
+    page: Any, landed_run: LandedRun, kind: str, csp_violations: list[str]
+) -> None:
     frame = _run_images(page, landed_run, landed_run.gif_run if kind == "gif" else landed_run.svg_run)
     image = frame.locator(".card[data-status='landed'] img")
     image.scroll_into_view_if_needed()
-    frame.wait_for_function("[...document.images].every(image => image.complete)")
+    frame.wait_for_function("() => [...document.images].every(image => image.complete)")
     assert image.evaluate("image => image.naturalWidth") > 0, f"the {kind} decoded"
     frame.locator(".card[data-status='landed'] .picture a").click()
-    frame.wait_for_function("document.getElementById('viewer-image').complete")
+    frame.wait_for_function("() => document.getElementById('viewer-image').complete")
     width = frame.locator("#viewer-image").evaluate("image => image.naturalWidth")
     assert width == 1024, f"the full {kind} shows in the viewer"
+    assert csp_violations == []
 
 
 def test_an_svg_with_a_script_served_by_the_gallery_cannot_run_it(
@@ -199,7 +262,7 @@ def test_an_svg_with_a_script_served_by_the_gallery_cannot_run_it(
     assert any("sandboxed" in text for text in blocked), blocked
 
     frame = _run_images(page, landed_run, landed_run.svg_run)  # in the gallery: an <img>, which runs nothing
-    frame.wait_for_function("[...document.images].every(image => image.complete)")
+    frame.wait_for_function("() => [...document.images].every(image => image.complete)")
     assert frame.locator(".card[data-status='landed'] img").evaluate("image => image.naturalWidth") == 64
     assert frame.evaluate("document.documentElement.getAttribute('data-ran')") is None
     assert page.evaluate("document.documentElement.getAttribute('data-ran')") is None

@@ -142,14 +142,23 @@ def test_extra_body_passes_parameters_this_release_does_not_know(
     emulator: ImagesAPIEmulator,
 ) -> None:
     OpenAIImagesHook(transport=emulator.transport()).generate(
-        "x", model="gpt-image-2.5-flare", extra_body={"moderation": "low", "future_flag": "on"}
+        "x", model="gpt-image-2.5-flare", extra_body={"prompt_rewriter": "off", "future_flag": "on"}
     )
     assert emulator.requests[0].json == {
         "prompt": "x",
         "model": "gpt-image-2.5-flare",
-        "moderation": "low",
+        "prompt_rewriter": "off",
         "future_flag": "on",
     }
+
+
+@pytest.mark.parametrize("name", ["n", "quality", "size", "model", "output_format", "image", "prompt"])
+def test_extra_body_may_not_carry_what_the_checks_and_the_budget_read(emulator: ImagesAPIEmulator, name: str) -> None:
+    hook = OpenAIImagesHook(transport=emulator.transport())
+    with pytest.raises(OpenAIImagesValidationError, match=f"give {name} as its own argument") as raised:
+        hook.generate("x", model="gpt-image-2.5-flare", extra_body={name: 8})
+    assert raised.value.parameter == f"extra_body.{name}"
+    assert emulator.requests == []
 
 
 def test_test_connection_reports_success_and_failure(

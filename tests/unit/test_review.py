@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from airflow_provider_openai_images.records import ImageRecord
 from airflow_provider_openai_images.review import (
@@ -197,3 +199,36 @@ def test_the_request_is_the_keyword_arguments_of_a_hitl_operator() -> None:
     assert operator.options == request["options"]
     assert operator.multiple is True
     assert set(request) == {"subject", "body", "options", "multiple"}
+
+
+def _rendered_line(record: ImageRecord) -> Any:
+    """The body's line for ``record``, rendered by a CommonMark parser: its inline tokens."""
+    from markdown_it import MarkdownIt
+
+    body = review_request([record], gallery_url=None)["body"]
+    (line,) = [text for text in body.splitlines() if text.startswith("- **image 0**")]
+    tokens = MarkdownIt("commonmark").parseInline(line)[0].children
+    return [token for token in tokens or [] if token.type in ("code_inline", "html_inline", "link_open", "image")]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["s3://b/k`x.png", "s3://b/``k``.png", "s3://b/`k", "s3://b/<img src=x onerror=alert(1)>", "s3://b/[a](http://e)"],
+)
+def test_a_uri_with_backticks_or_markup_stays_one_literal_code_span(uri: str) -> None:
+    record = landed(0, 0)
+    record["s3_uri"] = uri
+    (span,) = _rendered_line(record)
+    assert (span.type, span.content) == ("code_inline", uri)
+
+
+URIS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(str.strip)
+
+
+@given(uri=URIS)
+def test_any_uri_is_shown_as_exactly_one_code_span_of_its_text(uri: str) -> None:
+    record = landed(0, 0)
+    record["s3_uri"] = uri
+    (span,) = _rendered_line(record)
+    assert span.type == "code_inline"
+    assert span.content == " ".join(uri.split())

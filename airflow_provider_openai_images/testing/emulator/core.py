@@ -183,7 +183,8 @@ class EmulatorCore:
             elif record.endpoint in OBJECT_ENDPOINTS:
                 reply = self._objects.answer(record, request_id)
             else:
-                _, payload = self.generate(record, corrupt=kind == "corrupt")
+                delta = fault.images_delta if fault is not None and kind == "miscount" else 0
+                _, payload = self.generate(record, corrupt=kind == "corrupt", images_delta=delta)
                 with self._lock:
                     record.billed_images = len(payload["data"])
                 delay += self.settings.latency
@@ -199,13 +200,19 @@ class EmulatorCore:
             reply.delivery = "truncate"
         return reply
 
-    def generate(self, record: RecordedRequest, *, corrupt: bool = False) -> tuple[ValidatedRequest, dict[str, Any]]:
+    def generate(
+        self, record: RecordedRequest, *, corrupt: bool = False, images_delta: int = 0
+    ) -> tuple[ValidatedRequest, dict[str, Any]]:
         """Validate, moderate and answer one image request (an ``ImagesResponse``), billing nothing:
         the synchronous endpoints bill their requests, a batch its lines (raises :class:`RequestRejected`)."""
         validated = validate_image_request(record, self.settings, self.files.read)
         check_prompt(validated.params.get("prompt"), self.settings.blocked_prompt_words)
         payload = images_response(
-            validated, self._store, corrupt=corrupt, incompressible=self.settings.incompressible_images
+            validated,
+            self._store,
+            corrupt=corrupt,
+            incompressible=self.settings.incompressible_images,
+            images_delta=images_delta,
         )
         return validated, payload
 

@@ -24,8 +24,8 @@ class Fault:
 
     :param kind: ``status`` (an error response), ``drop`` (close the socket without answering),
         ``truncate`` (announce a body, send half of it, close), ``non_json`` (200 with HTML),
-        ``delay`` (wait, then answer normally) or ``corrupt`` (200 whose images are cut to half
-        their bytes).
+        ``delay`` (wait, then answer normally), ``corrupt`` (200 whose images are cut to half
+        their bytes) or ``miscount`` (200 with ``images_delta`` more images than asked, or fewer).
     :param endpoint: only requests to this endpoint (``generations``, ``edits``, ``variations``,
         ``models``, ``model``; the Files and Batch APIs' ``files``, ``file``, ``file_content``, ``batches``,
         ``batch``, ``batch_cancel``) match; ``None`` matches all.
@@ -33,7 +33,7 @@ class Fault:
     :param after_generation: for ``drop``: generate (and bill) the images first, then hang up.
     """
 
-    kind: Literal["status", "drop", "truncate", "non_json", "delay", "corrupt"]
+    kind: Literal["status", "drop", "truncate", "non_json", "delay", "corrupt", "miscount"]
     status: int = 500
     headers: tuple[tuple[str, str], ...] = ()
     error: dict[str, Any] | None = None
@@ -43,6 +43,8 @@ class Fault:
     #: send ``Retry-After`` as an HTTP date this many seconds after the moment of the answer
     retry_after_date: float | None = None
     after_generation: bool = False
+    #: for ``miscount``: how many more images than asked the answer carries (negative: fewer)
+    images_delta: int = 0
 
     @classmethod
     def rate_limit(
@@ -138,6 +140,12 @@ class Fault:
     def slow(cls, seconds: float, *, times: int = 1, endpoint: str | None = None) -> Fault:
         """Answer ``seconds`` late; the images are billed even if the client stops waiting."""
         return cls("delay", seconds=seconds, times=times, endpoint=endpoint)
+
+    @classmethod
+    def miscount(cls, images_delta: int, *, times: int = 1, endpoint: str | None = None) -> Fault:
+        """A 200 with ``images_delta`` more images than asked (fewer when negative, at least none): every image
+        in the answer is generated and billed, and only those."""
+        return cls("miscount", images_delta=images_delta, times=times, endpoint=endpoint)
 
     @classmethod
     def corrupt_image(cls, *, times: int = 1, endpoint: str | None = None) -> Fault:

@@ -48,13 +48,19 @@ def safety_identifier(params: dict[str, Any]) -> str | None:
 
 
 def images_response(
-    request: ValidatedRequest, store: StoreImage, *, corrupt: bool = False, incompressible: bool = False
+    request: ValidatedRequest,
+    store: StoreImage,
+    *,
+    corrupt: bool = False,
+    incompressible: bool = False,
+    images_delta: int = 0,
 ) -> dict[str, Any]:
     """Draw the ``n`` images asked for and answer with them as ``b64_json`` or as URLs from ``store``.
 
     :param corrupt: cut every image file to half its bytes (``Fault.corrupt_image``).
     :param incompressible: random noise instead of a drawing, as big as a real picture (benchmarks;
         PNG, JPEG and WEBP only).
+    :param images_delta: answer this many more images than asked, or fewer (``Fault.miscount``).
     """
     spec, params = request.spec, request.params
     gpt = spec.gpt_image
@@ -64,7 +70,7 @@ def images_response(
     prompt = params.get("prompt") or "variation"
     frames = int(params.get("frame_count") or DEFAULT_FRAMES) if output_format == "gif" else 1
     data, documents = [], []
-    for index in range(int(params.get("n") or 1)):
+    for index in range(max(0, int(params.get("n") or 1) + images_delta)):
         content = _image_file(request, index, size, output_format, frames, incompressible=incompressible)
         if output_format == "svg":
             documents.append(content)

@@ -15,7 +15,8 @@
   const state = { offset: 0, limit: 100, status: "", images: [], timer: 0 };
   const $ = (id) => document.getElementById(id);
   const RUNNING = new Set(["queued", "running"]);
-  const SYMBOLS = { rejected: "\u2298", failed: "\u26A0" };
+  const SYMBOLS = { rejected: "\u2298", failed: "\u26A0", refused: "\u2715" };
+  const LABELS = { rejected: "Refused by the safety system", failed: "Request failed", refused: "Not served" };
 
   function listUrl() {
     const run = `api/dags/${encodeURIComponent(scope.dagId)}/dagRuns/${encodeURIComponent(scope.runId)}/images`;
@@ -58,6 +59,7 @@
     const chips = [`${summary.landed} landed`];
     if (summary.rejected) chips.push(`${summary.rejected} rejected`);
     if (summary.failed) chips.push(`${summary.failed} failed`);
+    if (summary.refused) chips.push(`${summary.refused} not served`);
     chips.push(`${money(summary.cost_usd)}${summary.unpriced ? ` + ${summary.unpriced} unpriced` : ""}`);
     chips.push(`${summary.task_instances} task instance${summary.task_instances === 1 ? "" : "s"}`);
     $("summary").replaceChildren(...chips.map((text) => Object.assign(document.createElement("span"), { textContent: text })));
@@ -80,10 +82,12 @@
 
   function picture(node, image, position) {
     if (image.status !== "landed" || !image.thumbnail_url) {
-      node.classList.add("missing", image.status);
-      const symbol = Object.assign(document.createElement("span"), { className: "symbol", textContent: SYMBOLS[image.status] || "?" });
+      // A record the gallery refuses to serve (its S3 location is not its task instance's) shows why instead.
+      const kind = image.refused ? "refused" : image.status;
+      node.classList.add("missing", kind);
+      const symbol = Object.assign(document.createElement("span"), { className: "symbol", textContent: SYMBOLS[kind] || "?" });
       const label = Object.assign(document.createElement("span"), {
-        className: "label", textContent: image.status === "rejected" ? "Refused by the safety system" : "Request failed",
+        className: "label", textContent: LABELS[kind] || "No image",
       });
       node.replaceChildren(symbol, label);
       return;
@@ -115,13 +119,18 @@
     badge.textContent = image.status;
     badge.classList.add(image.status);
     node.querySelector(".where").textContent = where(image);
+    if (image.refused) {
+      node.dataset.refused = "true";
+      const refused = Object.assign(document.createElement("span"), { className: "badge refused", textContent: "not served" });
+      badge.after(refused);
+    }
     node.querySelector(".facts").textContent = [image.model, image.size && image.size.replace("x", "\u00D7"), money(image.cost_usd)]
       .filter(Boolean).join("  \u00B7  ");
-    if (image.status !== "landed") {
+    if (image.status !== "landed" || image.refused) {
       const problem = node.querySelector(".problem");
       problem.hidden = false;
-      problem.textContent = image.message || "No message";
-      if (image.code) problem.append(" ", Object.assign(document.createElement("code"), { textContent: image.code }));
+      problem.textContent = image.refused ? `Not served: ${image.refused}` : image.message || "No message";
+      if (image.code && !image.refused) problem.append(" ", Object.assign(document.createElement("code"), { textContent: image.code }));
       problem.title = "Click to expand";
       problem.addEventListener("click", () => problem.classList.toggle("open"));
     }

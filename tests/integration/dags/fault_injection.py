@@ -83,3 +83,12 @@ with DAG(dag_id="fault_injection_mapped", **COMMON):
         return {status: sum(r["status"] == status for r in records) for status in ("landed", "rejected")}
 
     summary(generated.output)
+
+with DAG(
+    dag_id="fault_injection_shared_prefix",
+    **{**COMMON, "default_args": {**NO_THUMBNAILS, "retries": 2, "retry_delay": timedelta(seconds=1)}},
+):
+    # Every run lands under the same prefix, as "content/{{ ds }}" does for two runs of one day.
+    OpenAIGenerateImageOperator(
+        task_id="generate", prompt="A lighthouse in a storm", n=2, s3_bucket=BUCKET, s3_key_prefix="shared/daily"
+    )

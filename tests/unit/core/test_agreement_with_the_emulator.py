@@ -10,7 +10,7 @@ import typing
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from openai.types import image_generate_params
 
@@ -74,7 +74,6 @@ edge = st.sampled_from([16, 32, 1024, 1152, 1280, 2048, 2160, 2176, 2560, 3840, 
 side = st.one_of(edge, st.integers(min_value=1, max_value=5000), st.integers(1, 320).map(lambda k: 16 * k))
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
 @given(model=st.sampled_from(FLEXIBLE), width=side, height=side)
 def test_any_flexible_size_is_accepted_or_refused_alike(model: str, width: int, height: int) -> None:
     agree(model, {"size": f"{width}x{height}"})

@@ -9,9 +9,10 @@ import json
 import pytest
 
 from airflow_provider_openai_images.batch.input_file import write_input_file
+from airflow_provider_openai_images.batch.output_lines import parse_output_line
 from airflow_provider_openai_images.batch.record import batch_metadata_for, custom_id, item_number, items_fingerprint
 from airflow_provider_openai_images.core import batches
-from airflow_provider_openai_images.core.batches import LineSplitter, input_line, parse_output_line
+from airflow_provider_openai_images.core.batches import LineSplitter, OversizedLine, input_line
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageFile, VariationRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from tests.imagefactory import picture
@@ -75,13 +76,61 @@ def test_an_output_line_gives_the_answer_and_a_refused_or_unrun_line_its_error()
     assert (result.status_code, result.error) == (None, {"code": "batch_expired", "message": "late"})
 
 
-def test_a_line_that_is_not_the_spec_s_is_an_error_not_a_crash() -> None:
-    from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
+@pytest.mark.parametrize(
+    ("line", "kind", "custom_id", "problem"),
+    [
+        (b'{"custom_id": "item-1", "resp', "unreadable", None, "is not JSON"),
+        (b"\xff" * 10, "unreadable", None, "is not JSON"),
+        (b"[" * 100_000, "unreadable", None, "is not JSON"),
+        (b"[1]", "unreadable", None, "is not a JSON object but a JSON array of 1"),
+        (b'{"response": null}', "unreadable", None, "has no string custom_id (its custom_id: null)"),
+        (b'{"custom_id": ["item-00001"]}', "unreadable", None, "has no string custom_id"),
+        (b'{"custom_id": "c", "response": null, "error": "late"}', "not_run", "c", "has an error that is 'late'"),
+        (b'{"custom_id": "c", "response": 5}', "unusable", "c", "has a response that is 5"),
+        (b'{"custom_id": "c", "response": {"status_code": true}}', "unusable", "c", "status_code is True"),
+        (b'{"custom_id": "c", "response": {"status_code": 200, "body": {}}}', "unusable", "c", "without a 'data'"),
+        (
+            b'{"custom_id": "c", "response": {"status_code": 500, "body": []}}',
+            "refused",
+            "c",
+            "has an error body that is",
+        ),
+        (b'{"custom_id": "c", "response": {"status_code": 200, "body": {"data": []}}}', "answered", "c", None),
+    ],
+)
+def test_a_line_that_is_not_the_spec_s_says_how_and_is_never_raised(
+    line: bytes, kind: str, custom_id: str | None, problem: str | None
+) -> None:
+    result = parse_output_line(bytearray(line))
+    assert (result.kind, result.custom_id) == (kind, custom_id)
+    assert (problem is None and result.problem is None) or (problem and problem in (result.problem or ""))
 
-    with pytest.raises(OpenAIImagesResponseError, match="not JSON"):
-        parse_output_line(b'{"custom_id": "item-1", "resp')
-    with pytest.raises(OpenAIImagesResponseError, match="no custom_id"):
-        parse_output_line(b'{"response": null}')
+
+def test_an_answer_s_images_that_cannot_be_landed_are_named_and_the_others_kept() -> None:
+    image = picture(16, 16)
+    data = [{"b64_json": base64.b64encode(image).decode()}, "x", {"url": 5}, {"url": "https://host/a.png"}]
+    body = {"created": "yesterday", "data": data, "usage": {"input_tokens": "many"}, "size": 1024, "quality": "low"}
+    line = {"custom_id": "item-00000", "response": {"status_code": 200, "request_id": 7, "body": body}}
+    result = parse_output_line(bytearray(json.dumps(line).encode()))
+    assert result.kind == "answered"
+    assert result.response is not None
+    assert len(result.response.data) == 4, "every image counts in the answer's cost"
+    assert result.response.data[0].decode() == image
+    assert result.response.data[3].url == "https://host/a.png"
+    assert dict(result.unusable_images) == {
+        1: "it is 'x', not an image object",
+        2: "it has neither a b64_json nor a url string (b64_json: null, url: 5)",
+    }
+    assert (result.response.created, result.response.usage, result.response.size) == (0, None, None)
+    assert (result.response.quality, result.request_id) == ("low", None)
+
+
+def test_an_error_keeps_its_string_fields_and_says_which_are_not() -> None:
+    error = {"code": "moderation_blocked", "message": ["no"], "param": None, "type": "x" * 500}
+    line = {"custom_id": "c", "response": {"status_code": 400, "request_id": "q", "body": {"error": error}}}
+    result = parse_output_line(json.dumps(line).encode())
+    assert result.error == {"code": "moderation_blocked", "message": None, "type": "x" * 197 + "..."}
+    assert result.problem == "has an error body whose message is a JSON array of 1, not a string"
 
 
 @pytest.mark.parametrize("chunk_size", [1, 3, 7, 64, 10_000])
@@ -103,8 +152,32 @@ def test_the_splitter_keeps_no_more_than_the_line_it_is_reading() -> None:
     assert len(splitter._buffer) == len(b"small")  # the megabyte left with its line, not with the splitter
 
 
+def test_a_line_over_the_cap_is_skipped_as_it_streams_and_stands_for_itself() -> None:
+    splitter, cap, chunk = LineSplitter(max_line_bytes=100_000), 100_000, b"z" * 65_536
+    seen: list[bytearray] = [*splitter.feed(b'{"a": 1}\n')]
+    for _ in range(160):  # a 10 MB line, in 64 KB chunks
+        seen += splitter.feed(chunk)
+        assert len(splitter._buffer) <= cap + len(chunk), "never more than the cap and a chunk"
+    seen += splitter.feed(b"zz\n" + b"x" * 100_000 + b'\n{"b": 2}\n' + b"y" * 100_001)
+    seen += splitter.finish()
+    assert [bytes(line) for line in seen if not isinstance(line, OversizedLine)] == [b'{"a": 1}', b"x" * 100_000,
+                                                                                      b'{"b": 2}']  # fmt: skip
+    oversized = [line for line in seen if isinstance(line, OversizedLine)]
+    assert [line.size for line in oversized] == [160 * 65_536 + 2, 100_001]
+    assert [len(line) for line in oversized] == [0, 0], "stands for the line without holding it"
+    assert isinstance(seen[1], OversizedLine), "in the place of the line"
+
+
+def test_the_default_cap_is_well_above_the_largest_answer() -> None:
+    png_rgba_4k = 2160 * (1 + 3840 * 4)  # scanlines, uncompressed: the worst a PNG of the largest size can be
+    assert 1.4 * 16 * png_rgba_4k * 4 / 3 < batches.MAX_OUTPUT_LINE_BYTES
+
+
 def test_custom_ids_name_items_and_metadata_fits_the_api() -> None:
     assert (custom_id(42), item_number("item-00042"), item_number("other-1")) == ("item-00042", 42, None)
+    assert item_number("item-123456") == 123456
+    for foreign in ("item-²", "item-42", "item-000042", "item--0042", "item-0004\uff12", "item-" + "9" * 5000, "item-"):
+        assert item_number(foreign) is None, foreign
     metadata = batch_metadata_for({**TASK, "run_id": "r" * 600}, "f" * 64, 2)
     assert len(metadata) <= 16
     assert all(len(k) <= 64 and len(v) <= 512 for k, v in metadata.items())
@@ -199,3 +272,23 @@ def test_parsing_a_multi_megabyte_line_holds_it_less_than_twice() -> None:
     assert result.response.data[0].decode() == image
     # the line and the decoded image: 1.75x the line; as text, then parsed, it would be 3x
     assert peak < 2 * size, f"peak {peak / size:.2f}x the line"
+
+
+def test_a_line_whose_base64_stays_in_it_is_held_as_bytes_then_text_then_parsed_never_all_three() -> None:
+    import os
+    import tracemalloc
+
+    escaped = base64.b64encode(os.urandom(3 * 1024 * 1024)).decode().replace("/", "\\/")  # not cut: an escape
+    line = bytes(_answer_line("x")).replace(b'"x"', f'"{escaped}"'.encode())
+    tracemalloc.start()
+    try:
+        raw = bytearray(line)  # traced: letting it go before parsing counts
+        tracemalloc.reset_peak()
+        result = parse_output_line(raw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.response is not None
+    assert result.response.data[0].b64_json is not None
+    # the bytes, then the text (2x), then the text and the parsed value (2x); all three would be 3x
+    assert peak < 2.5 * len(line), f"peak {peak / len(line):.2f}x the line"

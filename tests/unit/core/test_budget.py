@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from airflow_provider_openai_images.core.budget import Ask, Budget
@@ -44,6 +46,31 @@ def test_limits_rendered_by_templates_are_read_and_bad_ones_named() -> None:
         Budget.parse(max_cost_usd="lots")
     with pytest.raises(OpenAIImagesValidationError, match="Invalid max_images=-1"):
         Budget.parse(max_images=-1)
+
+
+@pytest.mark.parametrize(
+    ("max_images", "max_cost_usd", "parameter"),
+    [(None, "nan", "max_cost_usd"), (None, float("nan"), "max_cost_usd"), (None, "inf", "max_cost_usd"),
+     (None, "\u0661", "max_cost_usd"), ("\u00b2", None, "max_images"), (1.5, None, "max_images"),
+     ("inf", None, "max_images"), (True, None, "max_images"), (None, "-0.1", "max_cost_usd")],
+)  # fmt: skip
+def test_limits_must_be_finite_non_negative_numbers_in_ascii(
+    max_images: Any, max_cost_usd: Any, parameter: str
+) -> None:
+    """``max_cost_usd="nan"`` used to apply no limit at all: NaN passed the ``< 0`` check and ``worst > nan``
+    is always false."""
+    with pytest.raises(OpenAIImagesValidationError) as raised:
+        Budget.parse(max_images, max_cost_usd)
+    assert raised.value.parameter == parameter
+
+
+def test_an_edit_s_worst_case_counts_its_input_images_where_they_are_priced() -> None:
+    plain = Budget(max_cost_usd=1).check(PRICES, [Ask("gpt-image-2", 1, "low", "1024x1024")])
+    with_inputs = Budget(max_cost_usd=1).check(PRICES, [Ask("gpt-image-2", 1, "low", "1024x1024", input_images=16)])
+    assert plain is not None
+    assert with_inputs == pytest.approx(plain + 16 * (85 + 170 * 8) * 8.0 / 1e6), "$8 per million image input tokens"
+    dall_e = Budget(max_cost_usd=1).check(PRICES, [Ask("dall-e-2", 1, "standard", "1024x1024", input_images=1)])
+    assert dall_e == pytest.approx(0.02), "dall-e-2 is priced per image, its input is free"
 
 
 def test_several_requests_are_budgeted_together() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from defusedxml import ElementTree
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -70,7 +70,6 @@ def _sizes(draw: st.DrawFn) -> tuple[int, int]:
     return pair if draw(st.booleans()) else (pair[1], pair[0])
 
 
-@settings(derandomize=True, max_examples=400, deadline=None, database=None)
 @given(dimensions=_sizes(), model=st.sampled_from(FLEXIBLE))
 def test_a_flexible_size_is_accepted_exactly_when_the_published_rule_takes_it(
     dimensions: tuple[int, int], model: str
