@@ -47,6 +47,16 @@ def client_transport(emulator: ImagesAPIEmulator) -> httpx.BaseTransport:
 
 #: the bucket of the ``s3_hook`` fixture
 JOBS_BUCKET = "jobs"
+#: the task instance of the jobs and batches these tests run
+TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
+
+
+@pytest.fixture
+def api(emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
+    """The in-process emulator with quick batches, refusing prompts that say "forbidden"."""
+    emulator.batch_phase_seconds = 0.01
+    emulator.blocked_prompt_words.add("forbidden")
+    return emulator
 
 
 @pytest.fixture

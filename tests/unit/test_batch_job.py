@@ -19,17 +19,9 @@ from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
 from airflow_provider_openai_images.jobs import JobItem, JobSpec
 from airflow_provider_openai_images.testing import BatchFault, Fault, ImagesAPIEmulator
-from tests.unit.conftest import JOBS_BUCKET
+from tests.unit.conftest import JOBS_BUCKET, TASK
 
 BUCKET = JOBS_BUCKET
-TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
-
-
-@pytest.fixture
-def api(emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
-    emulator.batch_phase_seconds = 0.01
-    emulator.blocked_prompt_words.add("forbidden")
-    return emulator
 
 
 def job(count: int, **values: Any) -> JobSpec:

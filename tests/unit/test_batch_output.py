@@ -22,18 +22,10 @@ from airflow_provider_openai_images.jobs import JobItem, JobSpec
 from airflow_provider_openai_images.results import JobOutcome
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.imagefactory import picture
-from tests.unit.conftest import JOBS_BUCKET
+from tests.unit.conftest import JOBS_BUCKET, TASK
 from tests.unit.crafted_lines import Craft, Line, b64, crafted_batch, for_item, keep, stored_lines, with_extra
 
 BUCKET = JOBS_BUCKET
-TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
-
-
-@pytest.fixture
-def api(emulator: ImagesAPIEmulator) -> ImagesAPIEmulator:
-    emulator.batch_phase_seconds = 0.01
-    emulator.blocked_prompt_words.add("forbidden")
-    return emulator
 
 
 def job(count: int, *, n: dict[int, int] | None = None, forbidden: tuple[int, ...] = ()) -> JobSpec:
@@ -86,6 +78,13 @@ def land_crafted(
     record = submit(api, s3_hook, spec)
     batch: BatchObject = api.wait_for_batch(record["batch_id"]).to_json()  # type: ignore[assignment]
     crafted = crafted_batch(api, batch, output=output, errors=errors)
+    return record, crafted, land_from(api, s3_hook, crafted, spec, record, **options)
+
+
+def land_from(
+    api: ImagesAPIEmulator, s3_hook: Any, crafted: BatchObject, spec: JobSpec, record: BatchRecord, **options: Any
+) -> JobOutcome:
+    """Land ``spec``'s batch ``record`` from the files of ``crafted``."""
     images_hook = hook(api, **options)
 
     async def go() -> JobOutcome:
@@ -95,7 +94,7 @@ def land_crafted(
         finally:
             await client.aclose()
 
-    return record, crafted, asyncio.run(go())
+    return asyncio.run(go())
 
 
 def retry(api: ImagesAPIEmulator, s3_hook: Any, spec: JobSpec, **options: Any) -> dict[str, list[int]]:
@@ -431,16 +430,7 @@ def test_a_line_over_the_cap_is_skipped_unread_as_an_unknown_line_and_its_item_m
         return [line]
 
     crafted = crafted_batch(api, batch, output=for_item("item-00001", padded))
-    images_hook = hook(api)
-
-    async def go() -> JobOutcome:
-        client = images_hook.get_async_batch_client()
-        try:
-            return await land_batch(client, crafted, batch_spec(spec, record), hook=images_hook, s3_hook=s3_hook)
-        finally:
-            await client.aclose()
-
-    outcome = asyncio.run(go())
+    outcome = land_from(api, s3_hook, crafted, spec, record)
     assert len(landed_images(s3_hook)) == 2
     (unknown,) = unknown_in_manifest(s3_hook)
     assert unknown["size_bytes"] > longest + 5000

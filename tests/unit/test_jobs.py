@@ -15,10 +15,9 @@ from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job
 from airflow_provider_openai_images.results import read_manifest
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from tests.imagefactory import decode, picture
-from tests.unit.conftest import JOBS_BUCKET
+from tests.unit.conftest import JOBS_BUCKET, TASK
 
 BUCKET = JOBS_BUCKET
-TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
 
 
 def spec(count: int, *, concurrency: int = 4, manifest: bool = True, **values: Any) -> JobSpec:

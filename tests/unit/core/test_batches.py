@@ -16,8 +16,7 @@ from airflow_provider_openai_images.core.batches import LineSplitter, OversizedL
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageFile, VariationRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
 from tests.imagefactory import picture
-
-TASK = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
+from tests.unit.conftest import TASK
 
 
 def test_a_generation_line_carries_the_synchronous_json_body() -> None:
