@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo gallery test lint typecheck unit integration fuzz bench clean
+.PHONY: install demo gallery test lint typecheck docs unit integration fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# The docs site (MkDocs) into site/, git-ignored; warnings (broken links and anchors) fail the build
+# (not with --quiet: it hides the warnings from --strict as well).
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
+
 # In-process tests, no network sockets: seconds.
 unit: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/unit
@@ -42,10 +47,11 @@ fuzz: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/integration
 
-# Every test: tests/unit, tests/integration and tests/ui (the gallery in Debian's Chromium; skipped without
-# /usr/bin/chromium). xdist sends each worker runs of consecutive tests: a module's local Airflow starts once
+# Every test: tests/unit, tests/integration, tests/ui (the gallery in Debian's Chromium; skipped without
+# /usr/bin/chromium) and tests/docs (every Python sample of the README and docs/), after the docs build.
+# xdist sends each worker runs of consecutive tests: a module's local Airflow starts once
 # (or twice, when a run of tests ends inside the module).
-test: lint typecheck
+test: lint typecheck docs
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
 # The gallery in a real browser; `UPDATE_SCREENSHOTS=1 make test-ui` also rewrites docs/gallery.png.

@@ -166,3 +166,46 @@ def bounded(provenance: Mapping[str, Any]) -> Provenance:
         kept["prompt_truncated_from"] = len(prompt)
     result: Provenance = kept
     return result
+
+
+#: The statuses a record can have.
+STATUSES: tuple[ImageStatus, ...] = ("landed", "rejected", "failed")
+
+
+def is_record(value: Any) -> bool:
+    """Whether ``value`` looks like an :class:`ImageRecord` (a record of any status)."""
+    return isinstance(value, Mapping) and value.get("status") in STATUSES and "s3_uri" in value
+
+
+def items_of(value: Any, *, strict: bool = False) -> list[tuple[int | None, list[Any]]]:
+    """An operator's return value by item: ``[(None, records)]`` for a single-request operator's list of
+    records, ``[(0, records), (1, records), ...]`` for a bulk task's list of lists (one per item). Entries are
+    given as they are, in order: callers keep what :func:`is_record` accepts.
+
+    :param strict: refuse a value of another shape with :class:`TypeError` (else: no items).
+    """
+    expected = "expected a list of records or a list of lists of records"
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
+        if strict:
+            raise TypeError(f"records: {expected}, not {type(value).__name__}")
+        return []
+    entries = list(value)
+    if entries and all(isinstance(entry, (list, tuple)) for entry in entries):
+        if strict:
+            for number, entry in enumerate(entries):
+                if not all(isinstance(record, Mapping) for record in entry):
+                    raise TypeError(f"records[{number}]: expected a list of records")
+        return [(number, list(entry)) for number, entry in enumerate(entries)]
+    if strict and not all(isinstance(entry, Mapping) for entry in entries):
+        raise TypeError(f"records: a mix of records and other values; {expected}")
+    return [(None, entries)] if entries else []
+
+
+def landed_records(value: Any) -> list[ImageRecord]:
+    """The landed images' records of an operator's return value, in order."""
+    return [
+        record
+        for _, entries in items_of(value)
+        for record in entries
+        if is_record(record) and record.get("status") == "landed"
+    ]

@@ -24,6 +24,8 @@ from urllib.parse import quote
 
 from typing_extensions import TypedDict
 
+from airflow_provider_openai_images.records import items_of
+
 if TYPE_CHECKING:
     from airflow_provider_openai_images.records import ImageRecord
 
@@ -176,18 +178,7 @@ def approved(
 
 def _items(records: Records) -> list[tuple[int | None, Sequence[ImageRecord]]]:
     """``(item, records)`` per item; a flat list is one item numbered ``None``."""
-    expected = "expected a list of records or a list of lists of records"
-    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Sequence):
-        raise TypeError(f"records: {expected}, not {type(records).__name__}")
-    entries: list[Any] = list(records)
-    if all(isinstance(entry, Mapping) for entry in entries):
-        return [(None, cast("list[ImageRecord]", entries))] if entries else []
-    if not all(isinstance(entry, Sequence) and not isinstance(entry, (str, bytes, Mapping)) for entry in entries):
-        raise TypeError(f"records: a mix of records and other values; {expected}")
-    for number, entry in enumerate(entries):
-        if not all(isinstance(record, Mapping) for record in entry):
-            raise TypeError(f"records[{number}]: expected a list of records")
-    return [(number, cast("Sequence[ImageRecord]", entry)) for number, entry in enumerate(entries)]
+    return cast("list[tuple[int | None, Sequence[ImageRecord]]]", items_of(records, strict=True))
 
 
 def _image_line(label: str, record: ImageRecord, gallery_url: str | None) -> str:

@@ -9,7 +9,7 @@ as real ones), S3 is moto's server. One batch of N generations (``gpt-image-1``,
 ``quality=low``, one image each) is created and waited for, not measured; its output file (one JSONL
 line per request, each holding a base64 image of several MB) is then landed, and that is measured:
 
-- provider: ``land_batch`` (``airflow_provider_openai_images.batch.job``), as the triggerer runs it. It
+- provider: ``land_batch`` (``airflow_provider_openai_images.jobs.batch.waiting``), as the triggerer runs it. It
   streams the output file and parses, decodes, checks and writes each line's image to S3 (image and
   sidecar) before reading the next line;
 - baseline: what a user would write by hand: ``AsyncOpenAI.files.content`` (the whole file, as the
@@ -32,31 +32,29 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import functools
 import gc
 import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
+
+from support import EmulatorProcess, quiet
 
 if TYPE_CHECKING:
-    from airflow_provider_openai_images.batch.job import BatchJobSpec
-    from airflow_provider_openai_images.batch.record import BatchRecord
     from airflow_provider_openai_images.core.batches import BatchObject
-    from airflow_provider_openai_images.jobs import JobSpec
+    from airflow_provider_openai_images.jobs.batch.record import BatchRecord
+    from airflow_provider_openai_images.jobs.batch.waiting import BatchJobSpec
+    from airflow_provider_openai_images.jobs.spec import JobSpec
     from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 
 COMMAND = ".venv/bin/python benchmarks/batch.py"
@@ -70,107 +68,11 @@ GOAL_RATIO = 3.0
 MB = 1e6
 
 
-# -- servers ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class EmulatorProcess:
-    """``python -m airflow_provider_openai_images.testing.emulator`` in a subprocess (its CPU is not the
-    client's), its files under ``tmp``, its output drained into ``log``."""
-
-    def __init__(self, tmp: Path, log: Path) -> None:
-        self.tmp, self.log = tmp, log
-        self.port = free_port()
-
-    def __enter__(self) -> EmulatorProcess:
-        from airflow_provider_openai_images.testing.emulator.images_api_emulator import DEFAULT_API_KEY
-
-        command = [
-            sys.executable,
-            "-u",
-            "-m",
-            "airflow_provider_openai_images.testing.emulator",
-            "--port",
-            str(self.port),
-        ]
-        command += ["--batch-phase-seconds", "0.05", "--incompressible-images"]
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "TMPDIR": str(self.tmp)},
-        )
-        assert self.process.stdout is not None
-        log = self.log.open("a")
-        for line in self.process.stdout:
-            log.write(line)
-            if line.startswith("export AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT="):  # printed once it serves
-                break
-        else:
-            log.close()
-            raise RuntimeError(f"the emulator exited with {self.process.wait()} (see {self.log})")
-        threading.Thread(target=self._drain, args=(self.process.stdout, log), daemon=True).start()
-        self.connection = {
-            "conn_type": "openai_images",
-            "host": f"http://127.0.0.1:{self.port}/v1",
-            "password": DEFAULT_API_KEY,
-            "extra": {"allow_http_image_urls": True},
-        }
-        return self
-
-    @staticmethod
-    def _drain(stream: IO[str], log: IO[str]) -> None:
-        with log:
-            for line in stream:
-                log.write(line)
-
-    def __exit__(self, *exc_info: object) -> None:
-        # SIGINT first: its own clean exit (it stops the batch threads and removes its files, which are
-        # under our root anyway); then SIGTERM, then SIGKILL
-        interrupt = functools.partial(self.process.send_signal, signal.SIGINT)
-        for stop, grace in ((interrupt, 10.0), (self.process.terminate, 5.0), (self.process.kill, None)):
-            if self.process.poll() is not None:
-                return
-            stop()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=grace)
-
-    def env(self) -> dict[str, str]:
-        return {"AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT": json.dumps(self.connection)}
-
-
-@contextmanager
-def quiet(log: Path) -> Iterator[None]:
-    """This process's stdout and stderr (Airflow's and the provider's logs) into ``log`` for the block."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with log.open("ab") as output:
-        os.dup2(output.fileno(), 1)
-        os.dup2(output.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
 # -- the batch (created and waited for, not measured) ------------------------------------------------------
 
 
 def job_spec(count: int) -> JobSpec:
-    from airflow_provider_openai_images.jobs import JobItem
+    from airflow_provider_openai_images.jobs.spec import JobItem
 
     items: list[JobItem] = [
         {
@@ -194,7 +96,7 @@ def job_spec(count: int) -> JobSpec:
 
 
 def batch_job_spec(count: int, batch_id: str) -> BatchJobSpec:
-    from airflow_provider_openai_images.batch.record import custom_id
+    from airflow_provider_openai_images.jobs.batch.record import custom_id
 
     return {
         "job": job_spec(count),
@@ -211,9 +113,9 @@ def create_batch(count: int) -> tuple[BatchRecord, BatchObject]:
     """Plan, submit and wait for a batch of ``count`` generations, as the operator and its trigger do."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    from airflow_provider_openai_images.batch.job import wait_for_batch
-    from airflow_provider_openai_images.batch.submission import plan_batch, submit_batch
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
+    from airflow_provider_openai_images.jobs.batch.submission import plan_batch, submit_batch
+    from airflow_provider_openai_images.jobs.batch.waiting import wait_for_batch
 
     s3_hook = S3Hook(aws_conn_id="aws_default")
     plan = plan_batch(s3_hook, job_spec(count))
@@ -243,7 +145,7 @@ def fresh_bucket(moto: MotoS3Server, record: BatchRecord) -> None:
     """An empty bucket (moto keeps objects in memory) holding only the batch's record, as at submission."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    from airflow_provider_openai_images.batch.record import write_batch_record
+    from airflow_provider_openai_images.jobs.batch.record import write_batch_record
 
     moto.reset()
     moto.client().create_bucket(Bucket=BUCKET)
@@ -331,8 +233,8 @@ def land_provider(count: int, batch_id: str, trace: bool) -> Landing:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from PIL import Image, PngImagePlugin  # noqa: F401  (imported by the landing: not counted)
 
-    from airflow_provider_openai_images.batch.job import land_batch
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
+    from airflow_provider_openai_images.jobs.batch.waiting import land_batch
 
     hook = OpenAIImagesHook(conn_id="openai_images_default")
     s3_hook = S3Hook(aws_conn_id="aws_default")
@@ -462,7 +364,8 @@ def run(args: argparse.Namespace, root: Path) -> None:
         "emulator (its own process), moto's S3 server",
         flush=True,
     )
-    with EmulatorProcess(root / "tmp", log) as emulator, MotoS3Server() as moto:
+    options = ("--batch-phase-seconds", "0.05", "--incompressible-images")
+    with EmulatorProcess(*options, log=log, tmp=root / "tmp") as emulator, MotoS3Server() as moto:
         os.environ.update({**emulator.env(), **moto.connection_env()})
         moto.client().create_bucket(Bucket=BUCKET)
         started = time.perf_counter()

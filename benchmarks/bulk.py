@@ -27,7 +27,6 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,8 +44,10 @@ import psutil
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bench-airflow-home-")  # before anything imports Airflow
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
-from airflow_provider_openai_images.testing.local_airflow import LocalAirflow
-from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server, _free_port
+from support import EmulatorProcess, quiet  # first: it puts the repository root on sys.path
+
+from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
+from tests.support.local_airflow import LocalAirflow
 
 DAGS = Path(__file__).resolve().parent / "dags"
 BUCKET = "openai-images-demo"
@@ -56,32 +57,6 @@ COMMAND = ".venv/bin/python benchmarks/bulk.py"
 
 def prompts(count: int, label: str) -> list[str]:
     return [f"A watercolour postcard {label}, number {number}" for number in range(count)]
-
-
-class EmulatorProcess:
-    """``python -m airflow_provider_openai_images.testing`` in a subprocess: its CPU is not the client's."""
-
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
-
-    def __enter__(self) -> EmulatorProcess:
-        command = [sys.executable, "-u", "-m", "airflow_provider_openai_images.testing", "--port", str(_free_port())]
-        self.process = subprocess.Popen(
-            [*command, "--latency", str(self.latency)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith("export AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT="):
-                self.connection = json.loads(line.split("=", 1)[1].strip().strip("'"))
-                return self
-        raise RuntimeError(f"the emulator exited with {self.process.wait()}")
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-    def env(self) -> dict[str, str]:
-        return {"AIRFLOW_CONN_OPENAI_IMAGES_DEFAULT": json.dumps(self.connection)}
 
 
 def cpu_of(process: psutil.Process) -> float:
@@ -103,33 +78,13 @@ LOG = Path(tempfile.mkstemp(prefix="bench-bulk-", suffix=".log")[1])
 
 
 @contextmanager
-def quiet() -> Iterator[None]:
-    """Send this process's stdout and stderr (the task logs: still written, still paid for) to ``LOG``."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with LOG.open("ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
-@contextmanager
 def measuring(servers: list[psutil.Process]) -> Iterator[Callable[[], Measure]]:
     """Wall and CPU of the block, quiet; the measure is read after the block."""
     before = resource.getrusage(resource.RUSAGE_SELF)
     served = sum(map(cpu_of, servers))
     start = time.perf_counter()
     result: list[Measure] = []
-    with quiet():
+    with quiet(LOG):
         yield lambda: result[0]
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
@@ -215,7 +170,7 @@ GOALS: list[Goal] = []
 def direct_part(args: argparse.Namespace, emulator: EmulatorProcess, moto: MotoS3Server, have_openai: bool) -> None:
     servers = [psutil.Process(emulator.process.pid), *moto_processes()]
     latency, cores = args.latency, os.cpu_count() or 1
-    with quiet():  # imports and first connections, not measured
+    with quiet(LOG):  # imports and first connections, not measured
         bulk_task(2, 2, "warm-up")()
         if have_openai:
             by_hand(2, 2, "warm-up-by-hand", emulator, moto)
@@ -457,7 +412,7 @@ def run(args: argparse.Namespace) -> None:
         f"{versions}; {REQUEST['model']} {REQUEST['size']} quality={REQUEST['quality']} from the emulator "
         f"(its own process, L={args.latency}s per request), moto's S3 server"
     )
-    with EmulatorProcess(args.latency) as emulator, MotoS3Server() as moto:
+    with EmulatorProcess("--latency", str(args.latency), log=LOG) as emulator, MotoS3Server() as moto:
         os.environ.update({**emulator.env(), **moto.connection_env()})
         moto.client().create_bucket(Bucket=BUCKET)
         if not args.airflow_only:

@@ -1,9 +1,13 @@
-"""What every test process needs before Airflow is imported: a throwaway Airflow home, removed at exit."""
+"""What every test process needs before Airflow is imported: a throwaway Airflow home, removed at exit; its
+metadata database, migrated once per process (``airflow_db``), whichever tests use it first."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +37,33 @@ pytest_plugins = ["airflow_provider_openai_images.testing.pytest_plugin"]
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """This process's SQLite metadata database, migrated (dag.test() needs it).
+
+    Under xdist the first worker migrates and the others copy its database: ``airflow db migrate``
+    takes seconds of CPU that every worker would otherwise spend at once.
+    """
+    database = AIRFLOW_HOME / "airflow.db"
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        _migrate()
+        return
+    run_directory = tmp_path_factory.getbasetemp().parent  # shared by this run's workers, new for each run
+    template = run_directory / "airflow-migrated.db"
+    with open(run_directory / "airflow-db.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.exists():
+            shutil.copyfile(template, database)
+        else:
+            _migrate()
+            shutil.copyfile(database, template)
+
+
+def _migrate() -> None:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
 
 
 @pytest.fixture(autouse=True)

@@ -21,8 +21,8 @@ import tenacity
 from airflow_provider_openai_images.core.async_client import AsyncImagesClient
 from airflow_provider_openai_images.core.batches import TERMINAL_STATUSES, BatchObject, FileObject, LineSplitter
 from airflow_provider_openai_images.core.exchange import AttemptLog, Call, retrying_options
-from airflow_provider_openai_images.core.failures import transport_failure
 from airflow_provider_openai_images.core.requests import HTTPBody
+from airflow_provider_openai_images.core.transport_errors import transport_failure
 from airflow_provider_openai_images.exceptions import (
     OpenAIImagesAPIError,
     OpenAIImagesError,

@@ -4,7 +4,7 @@ Pure (no Airflow, no HTTP). An input line carries one image request's JSON body:
 synchronous endpoint takes them, edits as the spec's JSON edit body (``EditImageBodyJsonParam``), the
 input images as base64 data URLs. Output and error files are read line by line with
 :class:`LineSplitter`, which hands each line over as a ``bytearray`` the parser
-(:mod:`~airflow_provider_openai_images.batch.output_lines`) reads in place, so a file of many multi-MB
+(:mod:`~airflow_provider_openai_images.jobs.batch.output_lines`) reads in place, so a file of many multi-MB
 lines never holds more than one of them, nor more than :data:`MAX_OUTPUT_LINE_BYTES` of any line.
 """
 

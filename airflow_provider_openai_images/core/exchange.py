@@ -23,7 +23,6 @@ import tenacity
 
 from airflow_provider_openai_images import __version__
 from airflow_provider_openai_images.core.attempts import Attempt, Outcome
-from airflow_provider_openai_images.core.failures import refusal_for, request_id, transport_failure
 from airflow_provider_openai_images.core.lifecycle import ModelListing, not_served_explanation, retirement_notice
 from airflow_provider_openai_images.core.models import ModelRules
 from airflow_provider_openai_images.core.requests import HTTPBody, ImageRequest
@@ -34,6 +33,7 @@ from airflow_provider_openai_images.core.settings import (
     DEFAULT_CONNECT_TIMEOUT,
     ClientSettings,
 )
+from airflow_provider_openai_images.core.transport_errors import refusal_for, request_id, transport_failure
 from airflow_provider_openai_images.exceptions import (
     OpenAIImagesConnectionError,
     OpenAIImagesError,

@@ -24,8 +24,8 @@ from airflow_provider_openai_images.exceptions import (
     OpenAIImagesNotFoundError,
 )
 from airflow_provider_openai_images.hooks.connection import ConnectionValues, client_settings, price_table
-from airflow_provider_openai_images.inputs import ImageInput, resolve_images, resolve_one
-from airflow_provider_openai_images.preparation import InputPreparation
+from airflow_provider_openai_images.media.preparation import InputPreparation
+from airflow_provider_openai_images.media.sources import ImageInput, resolve_images, resolve_one
 
 if TYPE_CHECKING:
     from airflow_provider_openai_images.core.async_client import AsyncImagesClient
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from airflow_provider_openai_images.core.client import ImagesClient
     from airflow_provider_openai_images.core.pacing import RequestPacer
     from airflow_provider_openai_images.core.responses import GeneratedImage, ImagesResponse
-    from airflow_provider_openai_images.preparation import Box, SquarePolicy
+    from airflow_provider_openai_images.media.preparation import Box, SquarePolicy
 
 
 #: What the Models API said of each (base URL, model) in this process: asked once, then remembered.
@@ -222,8 +222,8 @@ class OpenAIImagesHook(BaseHook):
         """Edit one image (or up to 16 for GPT image models) guided by a prompt (``POST /images/edits``).
 
         ``image`` and ``mask`` are bytes, local paths, binary files or :class:`ImageFile` (see
-        :func:`~airflow_provider_openai_images.inputs.resolve_images`). With ``prepare`` (default) they
-        are made acceptable first (see :class:`~airflow_provider_openai_images.preparation.InputPreparation`):
+        :func:`~airflow_provider_openai_images.media.sources.resolve_images`). With ``prepare`` (default) they
+        are made acceptable first (see :class:`~airflow_provider_openai_images.media.preparation.InputPreparation`):
         the mask may then be an RGBA mask (transparent = edit), a black-and-white or greyscale painting
         (white = edit), or be drawn from ``mask_box=(left, top, right, bottom)`` or a list of boxes.
         ``parameters`` are the fields of :class:`~airflow_provider_openai_images.core.requests.EditRequest`.

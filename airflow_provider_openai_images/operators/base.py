@@ -13,54 +13,37 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow.sdk import BaseOperator, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_openai_images import DEFAULT_CONN_ID
-from airflow_provider_openai_images.accounting import answer_provenance, spend_summary
-from airflow_provider_openai_images.core.budget import Ask, Budget
-from airflow_provider_openai_images.core.numbers import strict_int
-from airflow_provider_openai_images.core.requests import ImageRequest
-from airflow_provider_openai_images.core.validation import advisories
-from airflow_provider_openai_images.exceptions import (
-    OpenAIImagesContentPolicyError,
-    OpenAIImagesError,
-    OpenAIImagesForeignImagesError,
-)
-from airflow_provider_openai_images.keys import task_instance_prefix
-from airflow_provider_openai_images.landing import (
-    DEFAULT_THUMBNAIL_SIZE,
-    ImageLander,
-    PaidImage,
-    paid_images,
-    shortfall,
-    shortfall_message,
-)
-from airflow_provider_openai_images.operators.deferral import defer_job, single_request_job, single_request_result
-from airflow_provider_openai_images.operators.failures import (
+from airflow_provider_openai_images.landing import DEFAULT_THUMBNAIL_SIZE
+from airflow_provider_openai_images.operators.arguments import (
     CONTENT_POLICY_ACTIONS,
     ContentPolicyAction,
-    airflow_exception,
-    bad_input_fails_at_once,
-    content_policy_outcome,
+    check_choice,
+    check_thumbnail_size,
 )
-from airflow_provider_openai_images.operators.lineage import announce, openlineage_facets
 from airflow_provider_openai_images.operators.links import OpenAIImagesGalleryLink, OpenAIImagesS3Link
+from airflow_provider_openai_images.operators.request_types import RequestTypeOf
 from airflow_provider_openai_images.operators.template_fields import images_template_fields
-from airflow_provider_openai_images.outcomes import describe_failure
-from airflow_provider_openai_images.records import (
-    ImageRecord,
-    ItemFailure,
-    PreparationReport,
-    Provenance,
-    TaskInstanceInfo,
-)
 
+# What a task needs only when it runs is imported in the methods that need it: DAG files import the
+# operators at every parse, and the request types, landing, jobs and budgets cost more than the parse
+# should pay (benchmarks/import_time.py).
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
+    from airflow_provider_openai_images.core.requests import ImageRequest
     from airflow_provider_openai_images.core.responses import ImagesResponse
+    from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
+    from airflow_provider_openai_images.jobs.spec import JobSpec
+    from airflow_provider_openai_images.landing.target import LandingTarget
+    from airflow_provider_openai_images.records import (
+        ImageRecord,
+        ItemFailure,
+        PreparationReport,
+    )
 
 R = TypeVar("R")
 
@@ -114,12 +97,19 @@ class BaseOpenAIImagesOperator(BaseOperator):
     edits use the connection's ``default_model`` extra, else the request type's default.
     """
 
+    #: A subclass lists only its own template fields: :meth:`__init_subclass__` adds its bases'.
     template_fields: Sequence[str] = images_template_fields()
     template_fields_renderers: ClassVar[dict[str, str]] = {"prompt": "md", "extra_body": "json"}
     ui_color = "#d9f2e9"
     operator_extra_links = (OpenAIImagesGalleryLink(), OpenAIImagesS3Link())
     #: the request this operator sends; its value fields are read from the operator's attributes
-    request_type: ClassVar[type[ImageRequest]]
+    request_type: RequestTypeOf
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's template fields: its own, and every base's (so that none is dropped by forgetting it)."""
+        super().__init_subclass__(**kwargs)
+        inherited = {field for base in cls.__mro__[1:] for field in getattr(base, "template_fields", ())}
+        cls.template_fields = tuple(sorted({*inherited, *cls.__dict__.get("template_fields", ())}))
 
     def __init__(
         self,
@@ -152,13 +142,8 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
             kwargs["outlets"] = [*(kwargs.get("outlets") or []), AssetAlias(asset_alias)]
         super().__init__(**kwargs)
-        longest = strict_int(thumbnail_size)
-        if thumbnail_size is not None and (longest is None or not 16 <= longest <= 2048):
-            raise ValueError(f"thumbnail_size={thumbnail_size!r}: allowed None or 16 to 2048 pixels")
-        if on_content_policy_violation not in CONTENT_POLICY_ACTIONS:
-            raise ValueError(
-                f"on_content_policy_violation={on_content_policy_violation!r}: allowed 'fail', 'skip' or 'record'"
-            )
+        check_thumbnail_size(thumbnail_size)
+        check_choice("on_content_policy_violation", on_content_policy_violation, CONTENT_POLICY_ACTIONS)
         self.conn_id = conn_id
         self.aws_conn_id = aws_conn_id
         self.s3_bucket = s3_bucket
@@ -227,39 +212,41 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def land_requested(self, context: Context) -> list[ImageRecord]:
         """Recover what an earlier try landed, request what is missing (or hand it off), land the answer."""
+        from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError
+        from airflow_provider_openai_images.jobs.accounting import answer_provenance, spend_summary
+        from airflow_provider_openai_images.landing.lander import paid_images
+        from airflow_provider_openai_images.operators.worker_landing import land_answer, recover_landed
+
         values, wanted = self.checked_values()
-        lander = ImageLander(
-            self.s3_hook,
-            self.s3_bucket,
-            self.key_prefix(context),
-            spill_path=self.spill_path or self.hook.spill_path,
-            thumbnail_size=self.thumbnail_size,
-            owner=self.task_instance(context),
-        )
-        landed = {} if self.overwrite else self.recover_landed(lander, wanted)
+        target = self.landing_target(context)
+        lander = target.lander(self.s3_hook)
+        landed = {} if target.overwrite else recover_landed(lander, wanted, self.log)
         missing = [index for index in range(wanted) if index not in landed]
         if not missing:
             return _in_order(landed)
         request, prepared = self.request_for(values, len(missing))
-        handed_off = self.hand_off(context, request, values, wanted, prepared)
+        handed_off = self.hand_off(target, request, values, wanted, prepared)
         if handed_off is not None:
             return handed_off
         try:
             response = self.send(request)
         except OpenAIImagesContentPolicyError as error:
             return _in_order(landed) + self.rejected(error, request)
-        provenance = self.provenance(request, response, prepared, context)
+        provenance = answer_provenance(
+            request, response, prices=self.hook.prices, sources=self.describe_inputs(), task=target.task,
+            prepared=prepared,
+        )  # fmt: skip
         try:
-            landed |= self.land_answer(
-                lander, missing, response, provenance, surplus_from=max([wanted - 1, *landed]) + 1
-            )
+            surplus_from = max([wanted - 1, *landed]) + 1
+            paid = paid_images(missing, response, provenance, self.hook.image_bytes, surplus_from=surplus_from)
+            landed |= land_answer(lander, paid, missing, response, self.log)
         finally:
             self.log.info("%s", spend_summary(len(response.data), provenance))
         return _in_order(landed)
 
     def hand_off(
         self,
-        context: Context,
+        target: LandingTarget,
         request: ImageRequest,
         values: Mapping[str, Any],
         wanted: int,
@@ -268,12 +255,33 @@ class BaseOpenAIImagesOperator(BaseOperator):
         """Hand the request to another runner (the triggerer when ``deferrable``): its records, or ``None``
         to send it from the worker. Deferring raises ``TaskDeferred`` and does not return."""
         if self.deferrable:
-            defer_job(self, single_request_job(self, context, request, values, wanted, prepared))
+            from airflow_provider_openai_images.operators.deferral import defer_job
+
+            defer_job(self, self.single_request_job(target, request, values, wanted, prepared))
         return None
+
+    def single_request_job(
+        self,
+        target: LandingTarget,
+        request: ImageRequest,
+        values: Mapping[str, Any],
+        wanted: int,
+        prepared: PreparationReport | None,
+    ) -> JobSpec:
+        """This operator's request as a one-item job for the triggerer or a batch."""
+        from airflow_provider_openai_images.operators.deferral import single_request_job
+
+        return single_request_job(
+            target, request, values, wanted, prepared, sources=self.describe_inputs(), s3_hook=self.s3_hook
+        )
 
     def checked_values(self) -> tuple[dict[str, Any], int]:
         """The request's values and how many images it asks for, checked before anything is fetched
         or sent: parameters against the model's rules, then the budget."""
+        from airflow_provider_openai_images.core.budget import Ask, Budget
+        from airflow_provider_openai_images.core.validation import advisories
+        from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
+
         with bad_input_fails_at_once():
             values = self.hook.with_default_model(self.request_type, self.request_type.normalise(self.request_values()))
             probe = self.request_type.from_values(values)
@@ -289,30 +297,18 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[ImageRecord]:
         """Resume after the trigger: its records, or the exception its failure means for this task."""
-        return self.announce(context, single_request_result(self, event))
+        return self.announce(context, self.job_result(event))
 
-    def recover_landed(self, lander: ImageLander, wanted: int) -> dict[int, ImageRecord]:
-        """Images an earlier try of this task instance landed, and those it paid for but kept in the spill."""
-        try:
-            recovery = lander.recover(wanted)
-        except OpenAIImagesForeignImagesError as error:
-            raise AirflowFailException(str(error)) from error
-        if recovery.in_s3:
-            self.log.info(
-                "%d of %d images already landed under s3://%s/%s by an earlier try: not paying for them again",
-                recovery.in_s3,
-                wanted,
-                lander.bucket,
-                lander.prefix,
-            )
-        if recovery.kept.paid:
-            self.log.info("Landing %d paid images an earlier try could not write to S3", recovery.kept.paid)
-        if recovery.kept.problems:
-            raise AirflowException(recovery.kept.failure_message())
-        return recovery.landed
+    def job_result(self, event: dict[str, Any]) -> list[ImageRecord]:
+        """The records of this operator's one-item job, from its trigger event, or the exception its failure means."""
+        from airflow_provider_openai_images.operators.deferral import single_request_result
+
+        return single_request_result(event, on_content_policy_violation=self.on_content_policy_violation, log=self.log)
 
     def request_for(self, values: Mapping[str, Any], count: int) -> tuple[ImageRequest, PreparationReport | None]:
         """The validated request for ``count`` images, inputs loaded and prepared; nothing is sent yet."""
+        from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
+
         with bad_input_fails_at_once():
             request = self.request_type.from_values({**values, "n": count}, **self.load_inputs())
             request, prepared = self.prepare_inputs(request)
@@ -321,6 +317,9 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def send(self, request: ImageRequest) -> ImagesResponse:
         """Send ``request``; a failure the client gave up on fails the try, saying what a retry will do."""
+        from airflow_provider_openai_images.exceptions import OpenAIImagesContentPolicyError, OpenAIImagesError
+        from airflow_provider_openai_images.operators.failures import airflow_exception
+
         try:
             return self.hook.send(request)
         except OpenAIImagesContentPolicyError:
@@ -332,6 +331,8 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def rejected(self, error: OpenAIImagesContentPolicyError, request: ImageRequest) -> list[ImageRecord]:
         """A safety rejection: fail without retries, skip, or record it, as ``on_content_policy_violation`` says."""
+        from airflow_provider_openai_images.operators.failures import content_policy_outcome
+
         action = self.on_content_policy_violation
         self.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, error)
         failure = self.describe_failure(error)
@@ -339,37 +340,30 @@ class BaseOpenAIImagesOperator(BaseOperator):
 
     def describe_failure(self, error: OpenAIImagesError) -> ItemFailure:
         """What ``error`` means for this task, under the connection's retry policy."""
+        from airflow_provider_openai_images.jobs.failures import describe_failure
+
         return describe_failure(error, self.hook.settings.retry)
 
-    def land_answer(
-        self,
-        lander: ImageLander,
-        missing: list[int],
-        response: ImagesResponse,
-        provenance: Provenance,
-        *,
-        surplus_from: int,
-    ) -> dict[int, ImageRecord]:
-        """Land each answered image at the next missing index, the moment it is fetched; images beyond those
-        asked at ``surplus_from`` onwards. An answer with fewer fails the try once the others landed."""
-        landed = self._land(
-            lander, paid_images(missing, response, provenance, self.hook.image_bytes, surplus_from=surplus_from)
-        )
-        if len(response.data) > len(missing):
-            self.log.warning("Asked for %d image(s), the API answered %d: all landed, the extra ones flagged surplus",
-                             len(missing), len(response.data))  # fmt: skip
-        if short := shortfall(missing, response):
-            raise AirflowException(shortfall_message(len(missing), short, response.request_id))
-        return landed
-
     def announce(self, context: Context, result: R) -> R:
-        """``result``, once Airflow is told what landed: an asset event per image through ``asset_alias``."""
-        announce(self, context, result)
+        """``result``, once Airflow is told what landed: an asset event per image through ``asset_alias``;
+        the landed records are kept for OpenLineage."""
+        from airflow_provider_openai_images.operators.lineage import announce
+        from airflow_provider_openai_images.records import landed_records
+
+        self.landed_records = landed_records(result)
+        announce(self.asset_alias, context, self.landed_records)
         return result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: S3 inputs, the landed objects, the model and parameters (see ``lineage_prompt``)."""
-        return openlineage_facets(self, self.landed_records)
+        from airflow_provider_openai_images.operators.lineage import openlineage_facets
+
+        return openlineage_facets(
+            self.landed_records,
+            inputs=self.describe_inputs(),
+            parameters=self.request_values(),
+            lineage_prompt=self.lineage_prompt,
+        )
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -377,45 +371,18 @@ class BaseOpenAIImagesOperator(BaseOperator):
         """The request's value fields, read from this operator's attributes of the same names."""
         return {name: getattr(self, name) for name in self.request_type.value_fields()}
 
-    def task_instance(self, context: Context) -> TaskInstanceInfo:
-        """Which task instance and try this is."""
-        return {
-            "dag_id": context["dag"].dag_id,
-            "run_id": context["run_id"],
-            "task_id": self.task_id,
-            "map_index": getattr(context["ti"], "map_index", -1),
-            "try_number": getattr(context["ti"], "try_number", None),
-        }
+    def landing_target(self, context: Context) -> LandingTarget:
+        """Where this try lands: the prefix this task instance owns (the same across its tries), and how."""
+        from airflow_provider_openai_images.landing.target import LandingTarget, task_instance_of
 
-    def key_prefix(self, context: Context) -> str:
-        """The prefix this task instance owns: the same across tries of the same task instance."""
-        ti = self.task_instance(context)
-        return task_instance_prefix(
+        return LandingTarget.of_task_instance(
             self.s3_key_prefix,
-            dag_id=ti["dag_id"],
-            run_id=ti["run_id"],
-            task_id=ti["task_id"],
-            map_index=ti["map_index"],
+            bucket=self.s3_bucket,
+            task=task_instance_of(context, self.task_id),
+            spill_path=self.spill_path or self.hook.spill_path,
+            thumbnail_size=self.thumbnail_size,
+            overwrite=self.overwrite,
         )
-
-    def provenance(
-        self, request: ImageRequest, response: ImagesResponse, prepared: PreparationReport | None, context: Context
-    ) -> Provenance:
-        """What the sidecar of each image of ``response`` says about how it came to be."""
-        return answer_provenance(
-            request,
-            response,
-            prices=self.hook.prices,
-            sources=self.describe_inputs(),
-            task=self.task_instance(context),
-            prepared=prepared,
-        )
-
-    def _land(self, lander: ImageLander, images: list[PaidImage]) -> dict[int, ImageRecord]:
-        report = lander.land_each(images)
-        if report.problems:
-            raise AirflowException(report.failure_message())
-        return report.landed
 
 
 def _in_order(records: dict[int, ImageRecord]) -> list[ImageRecord]:

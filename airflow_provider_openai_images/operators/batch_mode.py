@@ -14,21 +14,18 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow_provider_openai_images.accounting import batch_spend_summary
-from airflow_provider_openai_images.batch.manifest import unknown_line_entries
-from airflow_provider_openai_images.batch.submission import BatchPlan, plan_batch, submit_batch
-from airflow_provider_openai_images.exceptions import OpenAIImagesError
-from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
-from airflow_provider_openai_images.operators.deferral import single_request_job, single_request_result
-from airflow_provider_openai_images.operators.failures import airflow_exception, bad_input_fails_at_once, positive
-from airflow_provider_openai_images.results import JobOutcome, no_spend, write_manifest
+from airflow_provider_openai_images.operators.arguments import seconds
+from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_openai_images.batch.record import BatchRecord
     from airflow_provider_openai_images.core.requests import ImageRequest
-    from airflow_provider_openai_images.jobs import JobSpec
+    from airflow_provider_openai_images.jobs.batch.record import BatchRecord
+    from airflow_provider_openai_images.jobs.batch.submission import BatchPlan
+    from airflow_provider_openai_images.jobs.outcome import JobOutcome
+    from airflow_provider_openai_images.jobs.spec import JobSpec
+    from airflow_provider_openai_images.landing.target import LandingTarget
     from airflow_provider_openai_images.records import ImageRecord, PreparationReport
 
 #: a day's completion window and an hour to land what it made
@@ -49,7 +46,7 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
         not land, or while it holds a line that could not be read or named none of the batch's requests).
     """
 
-    template_fields: Sequence[str] = images_template_fields("poll_interval", "batch_timeout")
+    template_fields: Sequence[str] = ("poll_interval", "batch_timeout")
 
     def __init__(
         self,
@@ -78,34 +75,41 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
 
     def hand_off(
         self,
-        context: Context,
+        target: LandingTarget,
         request: ImageRequest,
         values: Mapping[str, Any],
         wanted: int,
         prepared: PreparationReport | None,
     ) -> list[ImageRecord] | None:
         if not self.use_batch_api:
-            return super().hand_off(context, request, values, wanted, prepared)
-        spec = single_request_job(self, context, request, values, wanted, prepared)
+            return super().hand_off(target, request, values, wanted, prepared)
+        spec = self.single_request_job(target, request, values, wanted, prepared)
         return self.batch_result({"status": "success", "outcome": self.run_in_batch(spec)})
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        if not event.get("batch_id"):
-            return super().execute_complete(context, event)
+    def execute_batch_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the batch trigger (``OpenAIImagesBatchTrigger`` resumes here, the images trigger in
+        ``execute_complete``)."""
         return self.announce(context, self.batch_result(event))
 
     def batch_result(self, event: dict[str, Any]) -> Any:
         """A single-request operator's records from its batch's outcome (the bulk operator has its own)."""
         self.log_batch_spend(event)
-        return single_request_result(self, event)
+        return self.job_result(event)
 
     def log_batch_spend(self, event: Mapping[str, Any]) -> None:
         if event.get("status") == "success":
+            from airflow_provider_openai_images.jobs.accounting import batch_spend_summary
+
             self.log.info("%s", batch_spend_summary(event.get("batch_id"), event["outcome"]["spend"]))
 
     def run_in_batch(self, spec: JobSpec) -> JobOutcome:
         """Re-attach to the recorded batch, or create one for what is missing, and defer to it; with nothing
         to send, the outcome as it stands (no request at all)."""
+        from airflow_provider_openai_images.jobs.batch.manifest import unknown_line_entries
+        from airflow_provider_openai_images.jobs.batch.submission import plan_batch
+        from airflow_provider_openai_images.jobs.outcome import no_spend, write_manifest
+        from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
+
         with bad_input_fails_at_once():
             timing = {name: seconds(name, getattr(self, name)) for name in ("poll_interval", "batch_timeout")}
         plan = plan_batch(self.s3_hook, spec)
@@ -127,6 +131,11 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
         self.defer_to_batch(spec, record, **timing)
 
     def _submit(self, plan: BatchPlan, sending: dict[str, list[int]]) -> BatchRecord:
+        from airflow_provider_openai_images.exceptions import OpenAIImagesError
+        from airflow_provider_openai_images.jobs.batch.submission import submit_batch
+        from airflow_provider_openai_images.jobs.failures import batch_possibly_created
+        from airflow_provider_openai_images.operators.failures import airflow_exception, bad_input_fails_at_once
+
         async def submit() -> BatchRecord:
             client = self.hook.get_async_batch_client()
             try:
@@ -139,7 +148,7 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
                 record = asyncio.run(submit())
             except OpenAIImagesError as error:
                 if error.possibly_billed:
-                    raise airflow_exception(_possibly_created(error)) from error
+                    raise airflow_exception(batch_possibly_created(error)) from error
                 raise airflow_exception(self.describe_failure(error)) from error
         self._created_batch = record["batch_id"]
         return record
@@ -165,7 +174,7 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
             cancel_on_kill=self.cancel_on_kill,
         )
         self.log.info("Deferring to batch %s (%d requests)", record["batch_id"], len(record["sent"]))
-        self.defer(trigger=trigger, method_name="execute_complete")
+        self.defer(trigger=trigger, method_name="execute_batch_complete")
         raise AssertionError("unreachable: defer() raises TaskDeferred")
 
     def on_kill(self) -> None:
@@ -181,18 +190,3 @@ class BaseOpenAIImagesBatchOperator(BaseOpenAIImagesOperator):
                 await client.aclose()
 
         asyncio.run(cancel(self._created_batch))
-
-
-def seconds(name: str, value: Any) -> float:
-    """``value`` as a positive number of seconds (see :func:`positive`)."""
-    number: float = positive(name, value, float, unit="seconds")
-    return number
-
-
-def _possibly_created(error: OpenAIImagesError) -> Any:
-    message = (
-        f"Creating the batch failed after it may have reached the API ({error}); it was not looked up "
-        "successfully either. A retry of this task looks for it by its metadata before creating another, "
-        "so it is not paid for twice."
-    )
-    return {"kind": "gave_up", "message": message, "code": error.code, "request_id": error.request_id}

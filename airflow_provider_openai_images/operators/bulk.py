@@ -10,21 +10,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_openai_images.core.budget import Ask, Budget
-from airflow_provider_openai_images.core.requests import GenerateRequest, ImageRequest
-from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
-from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job
-from airflow_provider_openai_images.operators.base import images_template_fields
+from airflow_provider_openai_images.operators.arguments import check_choice, positive
 from airflow_provider_openai_images.operators.batch_mode import BaseOpenAIImagesBatchOperator
-from airflow_provider_openai_images.operators.deferral import defer_job, job_outcome, job_spec
-from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once, positive
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
-from airflow_provider_openai_images.outcomes import FINAL_FAILURES
-from airflow_provider_openai_images.records import ImageRecord
-from airflow_provider_openai_images.results import JobOutcome, read_manifest
+from airflow_provider_openai_images.operators.request_types import RequestTypeOf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_openai_images.jobs.outcome import JobOutcome
+    from airflow_provider_openai_images.jobs.spec import JobSpec
+    from airflow_provider_openai_images.records import ImageRecord
 
 ItemErrorAction = Literal["fail", "record"]
 _PROMPTS = "a non-empty list of prompts, each a text or an object with a 'prompt' and generate parameters"
@@ -63,9 +59,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
     ``images_per_minute`` do not apply, and the records are the same, ``cost_usd`` at batch prices.
     """
 
-    template_fields: Sequence[str] = images_template_fields(
-        *BaseOpenAIImagesBatchOperator.template_fields,
-        *BaseOpenAIImagesOutputOperator.template_fields,
+    template_fields: Sequence[str] = (
         "prompts",
         "style",
         "moderation",
@@ -73,7 +67,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
         "images_per_minute",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"prompts": "json", "extra_body": "json"}
-    request_type: ClassVar[type[ImageRequest]] = GenerateRequest
+    request_type = RequestTypeOf("GenerateRequest")
 
     def __init__(
         self,
@@ -87,8 +81,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if on_item_error not in ("fail", "record"):
-            raise ValueError(f"on_item_error={on_item_error!r}: allowed 'fail' or 'record'")
+        check_choice("on_item_error", on_item_error, ("fail", "record"))
         self.prompts = prompts
         self.style = style
         self.moderation = moderation
@@ -102,6 +95,9 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
 
     # A bulk task returns one list of records per item, where the single-request operators return one list.
     def execute(self, context: Context) -> list[list[ImageRecord]]:  # type: ignore[override]
+        from airflow_provider_openai_images.jobs.realtime import run_images_job
+        from airflow_provider_openai_images.operators.deferral import defer_job
+
         spec = self.job_spec(context)
         if self.use_batch_api:
             return self.announce(context, self.finish(self.run_in_batch(spec)))
@@ -111,15 +107,23 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
         return self.announce(context, self.finish(outcome))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:  # type: ignore[override]
-        self.log_batch_spend(event)
         return self.announce(context, self.finish(self.outcome_of(event)))
+
+    def execute_batch_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:
+        self.log_batch_spend(event)
+        return self.execute_complete(context, event)
 
     def job_spec(self, context: Context) -> JobSpec:
         """The items, checked (every item's parameters, then the budget of all of them) before anything is sent."""
-        prefix = self.key_prefix(context)
+        from airflow_provider_openai_images.core.budget import Ask, Budget
+        from airflow_provider_openai_images.jobs.spec import JobItem
+        from airflow_provider_openai_images.operators.deferral import job_spec
+        from airflow_provider_openai_images.operators.failures import bad_input_fails_at_once
+
+        target = self.landing_target(context)
         with bad_input_fails_at_once():
             items = [
-                JobItem(endpoint="generations", values=values, prefix=f"{prefix}/item-{number:05d}")
+                JobItem(endpoint="generations", values=values, prefix=f"{target.prefix}/item-{number:05d}")
                 for number, values in enumerate(self.item_values())
             ]
             asks = [Ask.of(self.request_type.from_values(item["values"])) for item in items]
@@ -132,10 +136,12 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
                 if self.images_per_minute in (None, "")
                 else positive("images_per_minute", self.images_per_minute, float)
             )
-        return job_spec(self, items, context, max_concurrency=concurrency, images_per_minute=pace, manifest=True)
+        return job_spec(target, items, max_concurrency=concurrency, images_per_minute=pace, manifest=True)
 
     def item_values(self) -> list[dict[str, Any]]:
         """Each item's normalised, checked request values: the operator's, the item's own on top."""
+        from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+
         prompts = json.loads(self.prompts) if isinstance(self.prompts, str) else self.prompts
         if not isinstance(prompts, Sequence) or isinstance(prompts, str) or not prompts:
             raise OpenAIImagesValidationError("prompts", _shown(prompts), _PROMPTS)
@@ -157,6 +163,8 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
 
     def finish(self, outcome: JobOutcome) -> list[list[ImageRecord]]:
         """Records per item in input order; with ``on_item_error="fail"``, fail if any item did not land completely."""
+        from airflow_provider_openai_images.jobs.failures import FINAL_FAILURES
+
         records = [item["records"] for item in outcome["items"]]
         failures = [(number, item["failure"]) for number, item in enumerate(outcome["items"]) if item["failure"]]
         if failures and self.on_item_error == "fail":
@@ -172,6 +180,9 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
 
     def outcome_of(self, event: dict[str, Any]) -> JobOutcome:
         """The job's outcome from a trigger event; records too large for the event are read from the manifest."""
+        from airflow_provider_openai_images.jobs.outcome import read_manifest
+        from airflow_provider_openai_images.operators.deferral import job_outcome
+
         outcome = job_outcome(event)
         if outcome["manifest_uri"] and any(item.get("records") is None for item in outcome["items"]):
             lists = read_manifest(self.s3_hook, outcome["manifest_uri"], len(outcome["items"]))

@@ -1,7 +1,7 @@
 """Deferral: an operator's requests handed to the triggerer as a job, and the task resumed with its outcome.
 
-Functions of the operator rather than methods, so that the base operator stays one job: deciding what
-to request and landing it in the worker.
+Functions of values (a :class:`~airflow_provider_openai_images.landing.target.LandingTarget`, the request),
+so that the base operator stays one job: deciding what to request and landing it in the worker.
 """
 
 from __future__ import annotations
@@ -11,63 +11,65 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_openai_images.jobs import JobItem, JobSpec, stage_inputs
+from airflow_provider_openai_images.jobs.outcome import JobOutcome
+from airflow_provider_openai_images.jobs.spec import JobItem, JobSpec, stage_inputs
 from airflow_provider_openai_images.operators.failures import airflow_exception, content_policy_outcome
 from airflow_provider_openai_images.records import ImageRecord, PreparationReport
-from airflow_provider_openai_images.results import JobOutcome
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from airflow_provider_openai_images.core.requests import ImageRequest
+    from airflow_provider_openai_images.landing.target import LandingTarget
+    from airflow_provider_openai_images.operators.arguments import ContentPolicyAction
     from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator
 
 
 def single_request_job(
-    operator: BaseOpenAIImagesOperator,
-    context: Context,
+    target: LandingTarget,
     request: ImageRequest,
     values: Mapping[str, Any],
     wanted: int,
     prepared: PreparationReport | None,
+    *,
+    sources: list[str],
+    s3_hook: S3Hook,
 ) -> JobSpec:
     """A single-request operator's request as a one-item job; its prepared inputs are staged in S3 under
     ``{prefix}/inputs/`` (trigger arguments never carry bytes)."""
-    prefix = operator.key_prefix(context)
     item: JobItem = {
         "endpoint": request.endpoint,
         "values": {**values, "n": wanted},
-        "prefix": prefix,
-        "sources": operator.describe_inputs(),
+        "prefix": target.prefix,
+        "sources": sources,
     }
     if request.file_fields:
-        item["inputs"] = stage_inputs(operator.s3_hook, request, operator.s3_bucket, f"{prefix}/inputs")
+        item["inputs"] = stage_inputs(s3_hook, request, target.bucket, f"{target.prefix}/inputs")
     if prepared is not None:
         item["prepared"] = prepared
-    return job_spec(operator, [item], context)
+    return job_spec(target, [item])
 
 
 def job_spec(
-    operator: BaseOpenAIImagesOperator,
+    target: LandingTarget,
     items: list[JobItem],
-    context: Context,
     *,
     max_concurrency: int = 1,
     images_per_minute: float | None = None,
     manifest: bool = False,
 ) -> JobSpec:
-    """A job of ``items`` landing in the operator's task instance prefix, as the operator lands."""
+    """A job of ``items`` landing where ``target`` says, as the operator itself lands."""
     return {
-        "bucket": operator.s3_bucket,
-        "prefix": operator.key_prefix(context),
+        "bucket": target.bucket,
+        "prefix": target.prefix,
         "items": items,
-        "overwrite": operator.overwrite,
+        "overwrite": target.overwrite,
         "max_concurrency": max_concurrency,
         "images_per_minute": images_per_minute,
-        "spill_path": operator.spill_path or operator.hook.spill_path,
-        "task": operator.task_instance(context),
+        "spill_path": target.spill_path,
+        "task": target.task,
         "manifest": manifest,
-        "thumbnail_size": operator.thumbnail_size,
+        "thumbnail_size": target.thumbnail_size,
     }
 
 
@@ -94,7 +96,9 @@ def job_outcome(event: dict[str, Any]) -> JobOutcome:
     return outcome
 
 
-def single_request_result(operator: BaseOpenAIImagesOperator, event: dict[str, Any]) -> list[ImageRecord]:
+def single_request_result(
+    event: dict[str, Any], *, on_content_policy_violation: ContentPolicyAction, log: Any
+) -> list[ImageRecord]:
     """A single-request operator's records from the trigger, or the exception its failure means."""
     (item,) = job_outcome(event)["items"]
     failure = item["failure"]
@@ -102,7 +106,7 @@ def single_request_result(operator: BaseOpenAIImagesOperator, event: dict[str, A
         return item["records"]
     landed = [record for record in item["records"] if record["status"] == "landed"]
     if failure["kind"] == "rejected":
-        action = operator.on_content_policy_violation
-        operator.log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, failure["message"])
+        action = on_content_policy_violation
+        log.warning("Safety rejection, on_content_policy_violation=%r: %s", action, failure["message"])
         return landed + content_policy_outcome(failure, action=action, model=item["records"][-1].get("model"))
     raise airflow_exception(failure)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_images.core.requests import EditRequest, ImageRequest
-from airflow_provider_openai_images.inputs import ImageInput, describe_sources, resolve_images, resolve_one
-from airflow_provider_openai_images.operators.base import images_template_fields
 from airflow_provider_openai_images.operators.batch_mode import BaseOpenAIImagesBatchOperator
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
+from airflow_provider_openai_images.operators.request_types import RequestTypeOf
 from airflow_provider_openai_images.operators.with_inputs import BaseOpenAIImagesInputOperator
-from airflow_provider_openai_images.preparation import InputPreparation
 
 if TYPE_CHECKING:
-    from airflow_provider_openai_images.preparation import Box
+    from airflow_provider_openai_images.media.preparation import Box, InputPreparation
+    from airflow_provider_openai_images.media.sources import ImageInput
 
 
 class OpenAIEditImageOperator(
@@ -43,16 +41,13 @@ class OpenAIEditImageOperator(
     :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
     """
 
-    template_fields: Sequence[str] = images_template_fields(
-        *BaseOpenAIImagesInputOperator.template_fields,
-        *BaseOpenAIImagesOutputOperator.template_fields,
-        *BaseOpenAIImagesBatchOperator.template_fields,
+    template_fields: Sequence[str] = (
         "prompt",
         "mask",
         "markup",
         "input_fidelity",
     )
-    request_type: ClassVar[type[ImageRequest]] = EditRequest
+    request_type = RequestTypeOf("EditRequest")
 
     def __init__(
         self,
@@ -72,9 +67,13 @@ class OpenAIEditImageOperator(
         self.input_fidelity = input_fidelity
 
     def input_preparation(self) -> InputPreparation:
+        from airflow_provider_openai_images.media.preparation import InputPreparation
+
         return InputPreparation(self.prepare, self.square_policy, self.mask_box, self.hook.catalogue)
 
     def load_inputs(self) -> dict[str, Any]:
+        from airflow_provider_openai_images.media.sources import resolve_images, resolve_one
+
         images = resolve_images(self.image, parameter="image", read_s3=self.read_s3)
         mask = resolve_one(self.mask, parameter="mask", read_s3=self.read_s3) if self.mask else None
         markup = resolve_one(self.markup, parameter="markup", read_s3=self.read_s3) if self.markup else None
@@ -84,6 +83,8 @@ class OpenAIEditImageOperator(
         return super().input_image_count() + (1 if self.markup else 0)
 
     def describe_inputs(self) -> list[str]:
+        from airflow_provider_openai_images.media.sources import describe_sources
+
         masks = [f"mask: {source}" for source in describe_sources(self.mask)] if self.mask else []
         markups = [f"markup: {source}" for source in describe_sources(self.markup)] if self.markup else []
         return super().describe_inputs() + masks + markups

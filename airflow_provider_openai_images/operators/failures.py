@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from airflow_provider_openai_images.core.numbers import strict_float, strict_int
 from airflow_provider_openai_images.exceptions import (
     OpenAIImagesBudgetError,
     OpenAIImagesModelNotFoundError,
     OpenAIImagesValidationError,
 )
-from airflow_provider_openai_images.outcomes import FINAL_FAILURES
+from airflow_provider_openai_images.jobs.failures import FINAL_FAILURES
 from airflow_provider_openai_images.records import ImageRecord, ItemFailure, failure_record
 
-ContentPolicyAction = Literal["fail", "skip", "record"]
-CONTENT_POLICY_ACTIONS: tuple[ContentPolicyAction, ...] = ("fail", "skip", "record")
+if TYPE_CHECKING:
+    from airflow_provider_openai_images.operators.arguments import ContentPolicyAction
 
 
 @contextmanager
@@ -32,19 +31,6 @@ def bad_input_fails_at_once() -> Iterator[None]:
         raise AirflowFailException(f"Bad input, nothing was sent or paid for: {error}") from error
     except (OpenAIImagesBudgetError, OpenAIImagesModelNotFoundError) as error:
         raise AirflowFailException(str(error)) from error
-
-
-def positive(name: str, value: Any, kind: type[int] | type[float] = float, *, unit: str = "") -> Any:
-    """``value`` (a rendered template gives a string) as a positive ``kind``, ``unit`` said in the error.
-
-    :raises OpenAIImagesValidationError: (a ``ValueError``, which :func:`bad_input_fails_at_once` turns into
-        a failure without retries) naming ``name``, for anything else.
-    """
-    number = strict_int(value) if kind is int else strict_float(value)
-    if number is None or not number > 0:
-        allowed = f"a positive {'integer' if kind is int else 'number'}{f' of {unit}' if unit else ''}"
-        raise OpenAIImagesValidationError(name, value, allowed)
-    return number
 
 
 def airflow_exception(failure: ItemFailure) -> AirflowException:

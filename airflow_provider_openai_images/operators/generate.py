@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
-from airflow_provider_openai_images.core.requests import GenerateRequest, ImageRequest
-from airflow_provider_openai_images.operators.base import images_template_fields
 from airflow_provider_openai_images.operators.batch_mode import BaseOpenAIImagesBatchOperator
 from airflow_provider_openai_images.operators.output_options import BaseOpenAIImagesOutputOperator
+from airflow_provider_openai_images.operators.request_types import RequestTypeOf
 
 
 class OpenAIGenerateImageOperator(BaseOpenAIImagesBatchOperator, BaseOpenAIImagesOutputOperator):
@@ -25,14 +24,12 @@ class OpenAIGenerateImageOperator(BaseOpenAIImagesBatchOperator, BaseOpenAIImage
     :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
     """
 
-    template_fields: Sequence[str] = images_template_fields(
-        *BaseOpenAIImagesBatchOperator.template_fields,
-        *BaseOpenAIImagesOutputOperator.template_fields,
+    template_fields: Sequence[str] = (
         "prompt",
         "style",
         "moderation",
     )
-    request_type: ClassVar[type[ImageRequest]] = GenerateRequest
+    request_type = RequestTypeOf("GenerateRequest")
 
     def __init__(self, *, prompt: str, style: str | None = None, moderation: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

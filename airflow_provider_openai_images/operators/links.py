@@ -12,8 +12,6 @@ from urllib.parse import quote, urlencode
 
 from airflow.sdk import BaseOperatorLink
 
-from airflow_provider_openai_images.keys import task_instance_prefix
-
 if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
@@ -48,6 +46,8 @@ class OpenAIImagesS3Link(BaseOperatorLink):
     name = "S3"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        from airflow_provider_openai_images.keys import task_instance_prefix
+
         bucket = getattr(operator, "s3_bucket", None)
         if not bucket or "{{" in str(bucket):
             return ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
+from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator
 
 
 class BaseOpenAIImagesOutputOperator(BaseOpenAIImagesOperator):
@@ -25,7 +25,7 @@ class BaseOpenAIImagesOutputOperator(BaseOpenAIImagesOperator):
         (``output_format="svg"``, which also needs ``n=1``).
     """
 
-    template_fields: Sequence[str] = images_template_fields(
+    template_fields: Sequence[str] = (
         "quality", "complexity", "background", "output_format", "output_compression", "frame_count",
         "frame_duration_ms", "svg",
     )  # fmt: skip

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from airflow_provider_openai_images.core.requests import ImageRequest, VariationRequest
-from airflow_provider_openai_images.inputs import resolve_one
+from airflow_provider_openai_images.operators.request_types import RequestTypeOf
 from airflow_provider_openai_images.operators.with_inputs import BaseOpenAIImagesInputOperator
 
 
@@ -18,7 +17,9 @@ class OpenAICreateImageVariationOperator(BaseOpenAIImagesInputOperator):
     and :class:`~airflow_provider_openai_images.operators.base.BaseOpenAIImagesOperator`.
     """
 
-    request_type: ClassVar[type[ImageRequest]] = VariationRequest
+    request_type = RequestTypeOf("VariationRequest")
 
     def load_inputs(self) -> dict[str, Any]:
+        from airflow_provider_openai_images.media.sources import resolve_one
+
         return {"image": resolve_one(self.image, parameter="image", read_s3=self.read_s3)}

@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_images.inputs import ImageInput, describe_sources
-from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator, images_template_fields
-from airflow_provider_openai_images.preparation import InputPreparation
-from airflow_provider_openai_images.s3 import S3Location, read_object
+from airflow_provider_openai_images.operators.base import BaseOpenAIImagesOperator
 
 if TYPE_CHECKING:
     from airflow_provider_openai_images.core.requests import ImageRequest
-    from airflow_provider_openai_images.preparation import SquarePolicy
+    from airflow_provider_openai_images.media.preparation import InputPreparation, SquarePolicy
+    from airflow_provider_openai_images.media.sources import ImageInput
     from airflow_provider_openai_images.records import PreparationReport
+    from airflow_provider_openai_images.s3 import S3Location
 
 
 class BaseOpenAIImagesInputOperator(BaseOpenAIImagesOperator):
@@ -31,7 +30,7 @@ class BaseOpenAIImagesInputOperator(BaseOpenAIImagesOperator):
     Records carry ``prepared``: what preparation did.
     """
 
-    template_fields: Sequence[str] = images_template_fields("image")
+    template_fields: Sequence[str] = ("image",)
 
     def __init__(
         self,
@@ -48,17 +47,25 @@ class BaseOpenAIImagesInputOperator(BaseOpenAIImagesOperator):
 
     def input_preparation(self) -> InputPreparation:
         """How this operator's inputs are prepared."""
+        from airflow_provider_openai_images.media.preparation import InputPreparation
+
         return InputPreparation(self.prepare, self.square_policy, catalogue=self.hook.catalogue)
 
     def prepare_inputs(self, request: ImageRequest) -> tuple[ImageRequest, PreparationReport | None]:
         return self.input_preparation().apply(request)
 
     def describe_inputs(self) -> list[str]:
+        from airflow_provider_openai_images.media.sources import describe_sources
+
         return describe_sources(self.image)
 
     def input_image_count(self) -> int:
+        from airflow_provider_openai_images.media.sources import describe_sources
+
         return len(describe_sources(self.image))
 
     def read_s3(self, location: S3Location, parameter: str) -> bytes:
         """An input's bytes, through this operator's AWS connection."""
+        from airflow_provider_openai_images.s3 import read_object
+
         return read_object(self.s3_hook, location, parameter=parameter)

@@ -16,6 +16,12 @@ Enable with ``pytest_plugins = ["airflow_provider_openai_images.testing.pytest_p
 - ``images_api_emulator_in_process``: a fresh emulator that is never started, for tests that must
   not open sockets; reach it with ``transport=emulator.transport()``. ``openai_images_default``
   points at its in-process address, with its key. Its batches' threads are ended after the test.
+- ``moto_s3_server``: moto's standalone S3 server (:class:`~.moto_s3.MotoS3Server`, real HTTP) for the
+  session (per xdist worker), started by the first test that asks for it, never otherwise. Needs
+  ``moto[server]``: ``pip install 'airflow-provider-openai-images[testing]'``.
+- ``moto_s3_bucket``: an empty bucket (:data:`MOTO_S3_BUCKET`) on that server, every bucket of the tests
+  before forgotten, with ``aws_default`` pointing at the server; an :class:`~.moto_s3.S3Bucket` (``name``,
+  ``client``, ``keys(prefix)``, ``read(key)``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from contextlib import contextmanager
 import pytest
 
 from airflow_provider_openai_images.testing.emulator import ImagesAPIEmulator
+from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server, S3Bucket
 
 #: settings a test may change, put back after it
 _SETTINGS = (
@@ -104,3 +111,30 @@ def images_api_emulator_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[
         monkeypatch.setenv(name, value)
     yield emulator
     emulator.reset()
+
+
+#: the bucket of :func:`moto_s3_bucket`
+MOTO_S3_BUCKET = "openai-images-test"
+
+
+@pytest.fixture(scope="session")
+def moto_s3_server() -> Iterator[MotoS3Server]:
+    """moto's S3 server for the session (per xdist worker), started when a test first asks for it."""
+    with MotoS3Server() as server:
+        yield server
+
+
+@pytest.fixture
+def moto_s3_bucket(moto_s3_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """An empty bucket on the session's moto server (everything the tests before stored is forgotten), with
+    ``aws_default`` pointing at the server through ``AIRFLOW_CONN_AWS_DEFAULT``."""
+    return fresh_moto_bucket(moto_s3_server, monkeypatch, MOTO_S3_BUCKET)
+
+
+def fresh_moto_bucket(server: MotoS3Server, monkeypatch: pytest.MonkeyPatch, name: str) -> S3Bucket:
+    """The bucket ``name``, empty, on ``server`` emptied of everything else, with ``aws_default`` pointing at
+    the server for the rest of the test (what :func:`moto_s3_bucket` does, for a bucket of your own)."""
+    server.reset()
+    for variable, value in server.connection_env().items():
+        monkeypatch.setenv(variable, value)
+    return server.bucket(name)

@@ -11,7 +11,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
-    from airflow_provider_openai_images.results import JobOutcome
+    from airflow_provider_openai_images.jobs.outcome import JobOutcome
 
 #: above this many records an event carries the manifest's URI instead (trigger events live in the database)
 MAX_EVENT_RECORDS = 200

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_images.batch.job import BatchJobSpec, run_batch_job
+from airflow_provider_openai_images.jobs.batch.waiting import BatchJobSpec, run_batch_job
 from airflow_provider_openai_images.triggers.base import BaseImagesJobTrigger
 
 if TYPE_CHECKING:
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
-    from airflow_provider_openai_images.results import JobOutcome
+    from airflow_provider_openai_images.jobs.outcome import JobOutcome
 
 
 class OpenAIImagesBatchTrigger(BaseImagesJobTrigger):

@@ -1,6 +1,6 @@
 """``OpenAIImagesTrigger``: a deferred operator's images, requested and landed in the triggerer.
 
-It runs the operator's :class:`~airflow_provider_openai_images.jobs.JobSpec` with the async client
+It runs the operator's :class:`~airflow_provider_openai_images.jobs.realtime.JobSpec` with the async client
 (the connection read with ``aget_connection``, never carried in the trigger's arguments) and lands
 each image itself, off the event loop. Its event carries records, never image bytes; when there are
 many, only the manifest's URI. Run again after a triggerer restart, it lists the prefix and pays only
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_images.jobs import JobSpec, run_images_job
+from airflow_provider_openai_images.jobs.realtime import run_images_job
+from airflow_provider_openai_images.jobs.spec import JobSpec
 from airflow_provider_openai_images.triggers.base import BaseImagesJobTrigger
 
 if TYPE_CHECKING:
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
-    from airflow_provider_openai_images.results import JobOutcome
+    from airflow_provider_openai_images.jobs.outcome import JobOutcome
 
 
 class OpenAIImagesTrigger(BaseImagesJobTrigger):

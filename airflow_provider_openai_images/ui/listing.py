@@ -19,10 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from airflow_provider_openai_images.records import is_record, items_of
 from airflow_provider_openai_images.ui.allowed import RecordObjects, Refused, TaskInstanceScope, record_objects
 from airflow_provider_openai_images.ui.scopes import task_instance_scopes
-
-STATUSES = ("landed", "rejected", "failed")
 
 
 @dataclass(frozen=True)
@@ -106,22 +105,10 @@ def _vet(one: FoundRecord, scope: TaskInstanceScope) -> FoundRecord:
 
 def records_of(task_id: str, map_index: int, value: Any) -> Iterator[FoundRecord]:
     """The image records in one return value: a list of records, or a bulk task's list of lists."""
-    if not isinstance(value, list):
-        return
-    if all(isinstance(entry, list) for entry in value) and value:
-        for item, records in enumerate(value):
-            for position, record in enumerate(records):
-                if is_record(record):
-                    yield FoundRecord(task_id, map_index, item, position, record)
-        return
-    for position, record in enumerate(value):
-        if is_record(record):
-            yield FoundRecord(task_id, map_index, None, position, record)
-
-
-def is_record(value: Any) -> bool:
-    """Whether ``value`` looks like an :class:`~airflow_provider_openai_images.records.ImageRecord`."""
-    return isinstance(value, dict) and value.get("status") in STATUSES and "s3_uri" in value
+    for item, entries in items_of(value):
+        for position, record in enumerate(entries):
+            if is_record(record):
+                yield FoundRecord(task_id, map_index, item, position, record)
 
 
 def record_for_key(

@@ -25,7 +25,7 @@ from airflow_provider_openai_images.ui import objects
 from airflow_provider_openai_images.ui.access import READ_IMAGES
 from airflow_provider_openai_images.ui.allowed import RecordObjects
 from airflow_provider_openai_images.ui.listing import FoundRecord, find_records, record_for_key, run_state
-from airflow_provider_openai_images.ui.models import GalleryPage, Status, gallery_image, summarize
+from airflow_provider_openai_images.ui.schemas import GalleryPage, Status, gallery_image, summarize
 
 router = APIRouter(prefix="/api", dependencies=READ_IMAGES, tags=["OpenAI Images gallery"])
 RUN = "/dags/{dag_id}/dagRuns/{dag_run_id}"

@@ -3,11 +3,9 @@ metadata database and the DAG bag."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,8 +18,9 @@ from airflow_provider_openai_images import s3 as s3_module
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
-from airflow_provider_openai_images.testing.s3_faults import S3FaultProxy
-from tests.conftest import AIRFLOW_HOME, DAGS_FOLDER
+from airflow_provider_openai_images.testing.pytest_plugin import fresh_moto_bucket
+from tests.conftest import DAGS_FOLDER
+from tests.support.s3_faults import S3FaultProxy
 
 BUCKET = "openai-images-demo"
 
@@ -38,47 +37,15 @@ def client_transport() -> None:
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoS3Server]:
-    with MotoS3Server() as server:
-        yield server
+def moto_server(moto_s3_server: MotoS3Server) -> MotoS3Server:
+    """The pytest plugin's session moto server."""
+    return moto_s3_server
 
 
 @pytest.fixture
 def s3(moto_server: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> Any:
     """An empty bucket ``openai-images-demo`` on moto's server, reached through ``aws_default``."""
-    moto_server.reset()
-    for name, value in moto_server.connection_env().items():
-        monkeypatch.setenv(name, value)
-    client = moto_server.client()
-    client.create_bucket(Bucket=BUCKET)
-    return client
-
-
-@pytest.fixture(scope="session")
-def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """This process's SQLite metadata database, migrated (dag.test() needs it).
-
-    Under xdist the first worker migrates and the others copy its database: ``airflow db migrate``
-    takes seconds of CPU that every worker would otherwise spend at once.
-    """
-    database = AIRFLOW_HOME / "airflow.db"
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        _migrate()
-        return
-    run_directory = tmp_path_factory.getbasetemp().parent  # shared by this run's workers, new for each run
-    template = run_directory / "airflow-migrated.db"
-    with open(run_directory / "airflow-db.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if template.exists():
-            shutil.copyfile(template, database)
-        else:
-            _migrate()
-            shutil.copyfile(database, template)
-
-
-def _migrate() -> None:
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
+    return fresh_moto_bucket(moto_server, monkeypatch, BUCKET).client
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from airflow_provider_openai_images.testing import BatchFault, Fault, ImagesAPIEmulator
-from airflow_provider_openai_images.testing.emulator.validation import batch_spec_validator
+from airflow_provider_openai_images.testing.emulator.specs import batch_spec_validator
 
 BODY = {"model": "gpt-image-2.5-flare", "prompt": "an otter", "quality": "low", "size": "1024x1024"}
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
-from airflow_provider_openai_images.testing.local_airflow import LocalAirflow
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 from airflow_provider_openai_images.testing.pytest_plugin import COMPATIBLE_CONN_ID
 from tests.conftest import EXAMPLE_DAGS_FOLDER
+from tests.support.local_airflow import LocalAirflow
 
 from .conftest import BUCKET
 
@@ -42,7 +42,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAirflo
         if shared:
             fcntl.flock(lock, fcntl.LOCK_EX)
         with (
-            ImagesAPIEmulator(batch_phase_seconds=0.1) as api,
+            # A batch that ends within a second of its task deferring can resume the task before the scheduler
+            # has read the executor's report of the deferral: the scheduler then fails the try ("finished with
+            # state success, but the task instance's state attribute is queued"), an Airflow race that a real
+            # batch, minutes long, never meets. A phase of a second keeps the emulated batch out of it.
+            ImagesAPIEmulator(batch_phase_seconds=1.0) as api,
             ImagesAPIEmulator(compatible_server=True) as compatible,
             MotoS3Server() as moto,
         ):

@@ -15,12 +15,12 @@ import pytest
 
 from airflow_provider_openai_images.core.downloads import download_image
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
-from airflow_provider_openai_images.imaging import inspect_image
 from airflow_provider_openai_images.keys import key_segment
-from airflow_provider_openai_images.spill import SpillDirectory
+from airflow_provider_openai_images.landing.spill import SpillDirectory
+from airflow_provider_openai_images.media.imaging import inspect_image
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
-from airflow_provider_openai_images.testing.s3_faults import S3Fault, S3FaultProxy
 from tests.imagefactory import decode, picture
+from tests.support.s3_faults import S3Fault, S3FaultProxy
 
 from .conftest import BUCKET, SECRET, assert_no_key, bucket_objects, images_in, return_values, run_dag, tasks_test
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
-from airflow_provider_openai_images.landing import ImageLander, PaidImage
+from airflow_provider_openai_images.landing.lander import ImageLander, PaidImage
 from airflow_provider_openai_images.records import Provenance
 from tests.imagefactory import picture
 

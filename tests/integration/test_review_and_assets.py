@@ -23,9 +23,9 @@ import pytest
 
 from airflow_provider_openai_images.review import NONE_OPTION
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
-from airflow_provider_openai_images.testing.local_airflow import LocalAirflow, LocalAirflowError
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 from tests.conftest import EXAMPLE_DAGS_FOLDER, TEST_DAGS_FOLDER
+from tests.support.local_airflow import LocalAirflow, LocalAirflowError
 
 from .conftest import BUCKET
 

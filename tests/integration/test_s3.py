@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images.inputs import resolve_images
+from airflow_provider_openai_images.media.sources import resolve_images
 from airflow_provider_openai_images.s3 import S3Location, read_object
 from tests.imagefactory import picture
 

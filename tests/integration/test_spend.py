@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_images.keys import key_segment
-from airflow_provider_openai_images.spill import SpillDirectory
+from airflow_provider_openai_images.landing.spill import SpillDirectory
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
-from airflow_provider_openai_images.testing.s3_faults import S3Fault, S3FaultProxy
+from tests.support.s3_faults import S3Fault, S3FaultProxy
 
 from .conftest import BUCKET, bucket_objects, images_in, return_values, run_dag, tasks_test
 

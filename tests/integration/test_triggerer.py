@@ -25,9 +25,9 @@ import pytest
 
 from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
-from airflow_provider_openai_images.testing.local_airflow import LocalAirflow
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 from tests.conftest import TEST_DAGS_FOLDER
+from tests.support.local_airflow import LocalAirflow
 
 from .conftest import BUCKET
 

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
-from airflow_provider_openai_images.testing.local_airflow import LocalAirflow
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
 from tests.conftest import TEST_DAGS_FOLDER
 from tests.integration import gallery_auth
+from tests.support.local_airflow import LocalAirflow
 
 BUCKET = "openai-images-demo"
 #: user -> role of the simple auth manager (passwords are generated at the API server's start)

@@ -81,7 +81,10 @@ def page(browser: Any, landed_run: LandedRun) -> Iterator[Any]:
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto(landed_run.base_url + "/")
-    page.wait_for_url("**/auth/login?**")  # not signed in: the UI sends the browser to Airflow's login page
+    # Not signed in: the UI sends the browser to Airflow's login page. Waiting for its form rather than for the
+    # URL: the UI's own redirects can abort the navigation wait_for_url follows (net::ERR_ABORTED).
+    page.get_by_label("Username").wait_for()
+    assert "/auth/login" in page.url, page.url
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill(landed_run.cluster.airflow.password("admin"))
     page.get_by_role("button", name="Sign in").click()

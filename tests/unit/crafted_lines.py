@@ -81,7 +81,7 @@ def crafted_batch(
 
 def craft_in_emulator(monkeypatch: pytest.MonkeyPatch, *, output: Craft = keep, batches: int = 1) -> None:
     """The emulator writes the output files of its next ``batches`` batches through ``output``."""
-    from airflow_provider_openai_images.testing.emulator import batch_output
+    from airflow_provider_openai_images.testing.emulator.batches import output as batch_output
 
     shuffled = batch_output.Spool.shuffled
     left = batches

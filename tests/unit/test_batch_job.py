@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images.batch.job import BatchJobSpec, run_batch_job, wait_for_batch
-from airflow_provider_openai_images.batch.record import BatchRecord, read_batch_record
-from airflow_provider_openai_images.batch.submission import plan_batch, submit_batch
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.responses import ImagesUsage
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
-from airflow_provider_openai_images.jobs import JobItem, JobSpec
+from airflow_provider_openai_images.jobs.batch.record import BatchRecord, read_batch_record
+from airflow_provider_openai_images.jobs.batch.submission import plan_batch, submit_batch
+from airflow_provider_openai_images.jobs.batch.waiting import BatchJobSpec, run_batch_job, wait_for_batch
+from airflow_provider_openai_images.jobs.spec import JobItem, JobSpec
 from airflow_provider_openai_images.testing import BatchFault, Fault, ImagesAPIEmulator
 from tests.unit.conftest import JOBS_BUCKET, TASK
 

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images.batch.job import BatchJobSpec, land_batch, run_batch_job
-from airflow_provider_openai_images.batch.record import BatchRecord, read_batch_record
-from airflow_provider_openai_images.batch.submission import plan_batch, submit_batch
 from airflow_provider_openai_images.core import batches
 from airflow_provider_openai_images.core.batches import BatchObject
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
-from airflow_provider_openai_images.jobs import JobItem, JobSpec
-from airflow_provider_openai_images.results import JobOutcome
+from airflow_provider_openai_images.jobs.batch.record import BatchRecord, read_batch_record
+from airflow_provider_openai_images.jobs.batch.submission import plan_batch, submit_batch
+from airflow_provider_openai_images.jobs.batch.waiting import BatchJobSpec, land_batch, run_batch_job
+from airflow_provider_openai_images.jobs.outcome import JobOutcome
+from airflow_provider_openai_images.jobs.spec import JobItem, JobSpec
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.imagefactory import picture
 from tests.unit.conftest import JOBS_BUCKET, TASK
@@ -444,7 +444,7 @@ def test_a_line_over_the_cap_is_skipped_unread_as_an_unknown_line_and_its_item_m
 
 
 def test_more_unknown_lines_than_are_listed_are_summed_up_in_one_entry(api: ImagesAPIEmulator, s3_hook: Any) -> None:
-    from airflow_provider_openai_images.batch.unknown_lines import MAX_LISTED_UNKNOWN_LINES
+    from airflow_provider_openai_images.jobs.batch.unknown_lines import MAX_LISTED_UNKNOWN_LINES
 
     spec = job(1)
     junk = [f"junk {n}".encode() for n in range(MAX_LISTED_UNKNOWN_LINES + 50)]
@@ -459,7 +459,7 @@ def test_more_unknown_lines_than_are_listed_are_summed_up_in_one_entry(api: Imag
 def test_a_line_the_parser_fails_on_is_an_unknown_line_not_the_end_of_the_landing(
     api: ImagesAPIEmulator, s3_hook: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_openai_images.batch import output
+    from airflow_provider_openai_images.jobs.batch import output
 
     parse = output.parse_output_line
 

@@ -15,14 +15,14 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_openai_images.batch.output import BatchOutputLanding
-from airflow_provider_openai_images.batch.record import custom_id
 from airflow_provider_openai_images.core.batches import LineSplitter
 from airflow_provider_openai_images.core.downloads import image_bytes
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.retry import RetryPolicy
-from airflow_provider_openai_images.jobs import JobSpec
-from airflow_provider_openai_images.outcomes import describe_failure
+from airflow_provider_openai_images.jobs.batch.output import BatchOutputLanding
+from airflow_provider_openai_images.jobs.batch.record import custom_id
+from airflow_provider_openai_images.jobs.failures import describe_failure
+from airflow_provider_openai_images.jobs.spec import JobSpec
 from tests.imagefactory import picture
 from tests.unit.conftest import JOBS_BUCKET
 from tests.unit.crafted_lines import b64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_openai_images.exceptions import OpenAIImagesResponseError
-from airflow_provider_openai_images.imaging import inspect_image
+from airflow_provider_openai_images.media.imaging import inspect_image
 from tests.imagefactory import picture
 
 PNG = picture(64, 48)

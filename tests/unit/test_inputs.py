@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_openai_images.core.requests import ImageFile
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
-from airflow_provider_openai_images.inputs import describe_sources, resolve_images, resolve_one
+from airflow_provider_openai_images.media.sources import describe_sources, resolve_images, resolve_one
 from airflow_provider_openai_images.s3 import S3Location
 from tests.imagefactory import picture
 

@@ -11,8 +11,9 @@ import httpx
 
 from airflow_provider_openai_images.core.requests import EditRequest, ImageFile
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
-from airflow_provider_openai_images.jobs import JobItem, JobSpec, run_images_job, stage_inputs
-from airflow_provider_openai_images.results import read_manifest
+from airflow_provider_openai_images.jobs.outcome import read_manifest
+from airflow_provider_openai_images.jobs.realtime import run_images_job
+from airflow_provider_openai_images.jobs.spec import JobItem, JobSpec, stage_inputs
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from tests.imagefactory import decode, picture
 from tests.unit.conftest import JOBS_BUCKET, TASK

@@ -1,4 +1,4 @@
-"""The XCom record is a typed contract, and the README documents exactly its fields."""
+"""The XCom record is a typed contract, and docs/operators.md documents exactly its fields."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from airflow_provider_openai_images.records import ImageRecord, bounded
 from tests.conftest import REPO_ROOT
 
 
-def readme_record_fields() -> list[str]:
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme.split("### The XCom record", 1)[1].split("\n#", 1)[0]
+def documented_record_fields() -> list[str]:
+    documented = (REPO_ROOT / "docs" / "operators.md").read_text()
+    section = documented.split("### The XCom record", 1)[1].split("\n#", 1)[0]
     return re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
 
 
-def test_the_readme_record_table_lists_exactly_the_typed_record_fields() -> None:
-    documented = readme_record_fields()
+def test_the_documented_record_table_lists_exactly_the_typed_record_fields() -> None:
+    documented = documented_record_fields()
     assert len(documented) == len(set(documented)), "each field once"
     assert set(documented) == ImageRecord.__required_keys__ | ImageRecord.__optional_keys__
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images.landing import ImageLander
+from airflow_provider_openai_images.landing.lander import ImageLander
 from tests.imagefactory import decode, picture, transparent_mask
 from tests.unit.conftest import JOBS_BUCKET
 

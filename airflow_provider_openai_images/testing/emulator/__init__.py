@@ -20,36 +20,45 @@ for twice. Images are billed when generated, as the real API bills them, even if
 then truncated, dropped or too late for the client; ``emulator.wait_until_idle()`` waits for
 requests still in flight.
 
-Modules, one job each: :mod:`.faults` (scripted misbehaviour), :mod:`.records` (what was received),
-:mod:`.parsing` (raw request to record), :mod:`.served_models` (the model catalogue), :mod:`.serving`
-(which models are served; the Models API), :mod:`.rejections`, :mod:`.validation`,
-:mod:`.model_rules` and :mod:`.uploads` (what the API would refuse), :mod:`.image_refs` (a JSON
-edit's images), :mod:`.rendering` (pictures), :mod:`.previews` (GIF and SVG files),
-:mod:`.generation` (answer bodies), :mod:`.usage` (token usage), :mod:`.prices` (what answers cost),
-:mod:`.replies` (what is sent back), :mod:`.core` (state and replies, no transport),
-:mod:`.files` (the file store), :mod:`.batch_api` (the Files and Batch endpoints), :mod:`.batches`
-(batch state), :mod:`.batch_runner` (a batch's processing), :mod:`.batch_lines` (input files),
-:mod:`.batch_output` (output files), :mod:`.batch_faults` (scripted batch fates), :mod:`.http_server`
-and :mod:`.transport` (the two adapters), :mod:`.images_api_emulator` (the public class) and
-:mod:`.cli`.
+The modules, one job each, grouped by what they emulate:
+
+- :mod:`.images`: the Images and Models APIs: :mod:`~.images.parameters` (a multipart request's
+  parameters), :mod:`~.images.validation` (what the API would refuse), :mod:`~.images.served_models` (the
+  model catalogue, data), :mod:`~.images.serving` (which models are served; the Models API),
+  :mod:`~.images.model_rules` (parameters per model), :mod:`~.images.uploads` (uploaded images),
+  :mod:`~.images.image_refs` (a JSON edit's images), :mod:`~.images.generation` (answer bodies),
+  :mod:`~.images.rendering` (pictures), :mod:`~.images.previews` (GIF and SVG files), :mod:`~.images.usage`
+  (token usage), :mod:`~.images.prices` (what answers cost).
+- :mod:`.files`: the Files API (its store on disk and its endpoints).
+- :mod:`.batches`: the Batch API: :mod:`~.batches.record` (one batch), :mod:`~.batches.store` (the batches),
+  :mod:`~.batches.runner` (a batch's life on its thread), :mod:`~.batches.lines` (input files),
+  :mod:`~.batches.output` (output files), :mod:`~.batches.faults` (scripted batch fates), :mod:`~.batches.api`
+  (the endpoints).
+- :mod:`.server`: the transports: :mod:`~.server.http_server` (real sockets), :mod:`~.server.transport`
+  (in-process httpx), :mod:`~.server.parsing` (the HTTP envelope to a record), :mod:`~.server.query`
+  (query-string arguments), :mod:`~.server.replies` (what is sent back).
+- Shared: :mod:`.recordings` (what was received), :mod:`.rejections` (refusals), :mod:`.faults` (scripted
+  misbehaviour of any request), :mod:`.fault_script` (the queue faults wait in), :mod:`.specs` (the packaged
+  OpenAPI documents); :mod:`.core` (state and replies, no transport), :mod:`.images_api_emulator` (the public
+  class) and :mod:`.cli`.
 
 Run it by hand with ``python -m airflow_provider_openai_images.testing.emulator --port 8089``.
 """
 
-from airflow_provider_openai_images.testing.emulator.batch_faults import BatchFault
-from airflow_provider_openai_images.testing.emulator.batches import TERMINAL_BATCH_STATUSES, BatchRecord
+from airflow_provider_openai_images.testing.emulator.batches.faults import BatchFault
+from airflow_provider_openai_images.testing.emulator.batches.record import TERMINAL_BATCH_STATUSES, EmulatedBatch
 from airflow_provider_openai_images.testing.emulator.faults import Fault
 from airflow_provider_openai_images.testing.emulator.files import FileRecord
+from airflow_provider_openai_images.testing.emulator.images.rendering import render_image
 from airflow_provider_openai_images.testing.emulator.images_api_emulator import DEFAULT_API_KEY, ImagesAPIEmulator
-from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest, UploadedFile
-from airflow_provider_openai_images.testing.emulator.rendering import render_image
+from airflow_provider_openai_images.testing.emulator.recordings import DownloadRecord, RecordedRequest, UploadedFile
 
 __all__ = [
     "DEFAULT_API_KEY",
     "TERMINAL_BATCH_STATUSES",
     "BatchFault",
-    "BatchRecord",
     "DownloadRecord",
+    "EmulatedBatch",
     "Fault",
     "FileRecord",
     "ImagesAPIEmulator",

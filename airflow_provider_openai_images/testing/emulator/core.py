@@ -5,7 +5,7 @@ downloads made, the images it serves, request ids, the requests in flight), read
 expected key, URL lifetime, latency, models served, image host address) from its owner at each
 request, and answers each request with a :class:`Reply` that says what to send, after how long and
 how. Which models are served (OpenAI's today, or every one as a compatible server, plus extra ones)
-is read at each request too (:mod:`.serving`): the image endpoints and the Models API (``GET
+is read at each request too (:mod:`.images.serving`): the image endpoints and the Models API (``GET
 /models``, ``GET /models/{model}``, never billed) follow it. It never sleeps and never touches a
 socket: the HTTP server and the in-process httpx transport carry replies out, each in its own way.
 
@@ -16,8 +16,8 @@ Requests refused before generation bill nothing: 401, 404 (unknown path, model n
 spec and model-rule rejections, ``status`` and ``non_json`` faults, and a ``drop`` that strikes
 before generation.
 
-The Files and Batch APIs (:mod:`.batch_api`) answer from the core's :class:`FileStore` and
-:class:`BatchStore`; a batch's lines go through :meth:`EmulatorCore.generate`, the synchronous
+The Files API (:mod:`.files`) and the Batch API (:mod:`.batches.api`) answer from the core's
+:class:`FileStore` and :class:`BatchStore`; a batch's lines go through :meth:`EmulatorCore.generate`, the synchronous
 endpoints' own validation, moderation and generation, and are billed by the batch, not here.
 
 The adapters bracket each request with :meth:`EmulatorCore.in_flight`, from receipt until they are
@@ -36,22 +36,22 @@ from contextlib import contextmanager
 from email.utils import formatdate
 from typing import Any, NamedTuple, Protocol
 
-from airflow_provider_openai_images.testing._scripts import FaultScript
-from airflow_provider_openai_images.testing.emulator.batch_api import OBJECT_ENDPOINTS, ObjectAPI
-from airflow_provider_openai_images.testing.emulator.batches import BatchStore
+from airflow_provider_openai_images.testing.emulator.batches.api import BATCH_ENDPOINTS, BatchAPI
+from airflow_provider_openai_images.testing.emulator.batches.store import BatchStore
+from airflow_provider_openai_images.testing.emulator.fault_script import FaultScript
 from airflow_provider_openai_images.testing.emulator.faults import Fault
-from airflow_provider_openai_images.testing.emulator.files import FileStore
-from airflow_provider_openai_images.testing.emulator.generation import images_response
-from airflow_provider_openai_images.testing.emulator.parsing import ENDPOINT_METHODS, ParsedRequest, model_id
-from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
-from airflow_provider_openai_images.testing.emulator.replies import Delivery, Reply, json_reply
-from airflow_provider_openai_images.testing.emulator.serving import ServingSettings, model_object, models_list
-from airflow_provider_openai_images.testing.emulator.validation import (
-    RequestRejected,
+from airflow_provider_openai_images.testing.emulator.files import FILE_ENDPOINTS, FilesAPI, FileStore
+from airflow_provider_openai_images.testing.emulator.images.generation import images_response
+from airflow_provider_openai_images.testing.emulator.images.serving import ServingSettings, model_object, models_list
+from airflow_provider_openai_images.testing.emulator.images.validation import (
     ValidatedRequest,
     check_prompt,
     validate_image_request,
 )
+from airflow_provider_openai_images.testing.emulator.recordings import DownloadRecord, RecordedRequest
+from airflow_provider_openai_images.testing.emulator.rejections import RequestRejected
+from airflow_provider_openai_images.testing.emulator.server.parsing import ENDPOINT_METHODS, ParsedRequest, model_id
+from airflow_provider_openai_images.testing.emulator.server.replies import Delivery, Reply, json_reply
 
 __all__ = ["CoreSettings", "Delivery", "EmulatorCore", "Reply"]
 
@@ -68,7 +68,7 @@ _NOT_FOUND = b"<Error><Code>BlobNotFound</Code></Error>"
 
 class CoreSettings(ServingSettings, Protocol):
     """What the core reads from its owner at every request, so that changes apply at once (which models are
-    served: :class:`~.serving.ServingSettings`)."""
+    served: :class:`~.images.serving.ServingSettings`)."""
 
     #: the key requests must carry
     api_key: str
@@ -112,7 +112,8 @@ class EmulatorCore:
         self._ids = itertools.count(1)
         self.files = FileStore()
         self.batches = BatchStore(settings, self.files, self.generate)
-        self._objects = ObjectAPI(self.files, self.batches)
+        self._files_api = FilesAPI(self.files)
+        self._batch_api = BatchAPI(self.batches, self.files)
 
     def reset(self) -> None:
         """Forget faults, recorded requests, downloads, served images, batches (their threads ended)
@@ -180,8 +181,10 @@ class EmulatorCore:
                 reply = json_reply(200, models_list(self.settings), request_id)
             elif record.endpoint == "model":
                 reply = json_reply(200, model_object(model_id(record.path), self.settings), request_id)
-            elif record.endpoint in OBJECT_ENDPOINTS:
-                reply = self._objects.answer(record, request_id)
+            elif record.endpoint in FILE_ENDPOINTS:
+                reply = self._files_api.answer(record, request_id)
+            elif record.endpoint in BATCH_ENDPOINTS:
+                reply = self._batch_api.answer(record, request_id)
             else:
                 delta = fault.images_delta if fault is not None and kind == "miscount" else 0
                 _, payload = self.generate(record, corrupt=kind == "corrupt", images_delta=delta)

@@ -1,10 +1,14 @@
-"""The emulated Files API's store: file contents on disk, in a temporary directory the emulator owns,
-and their records (``OpenAIFile``) in memory.
+"""The emulated Files API: its store (:class:`FileStore`: file contents on disk, in a temporary directory the
+emulator owns, and their records, ``OpenAIFile``, in memory) and its endpoints (:class:`FilesAPI`).
 
 Contents never stay in memory: uploads and batch output files are written to the directory as they
 come, and read back in chunks. The directory is made at the first file, emptied by :meth:`FileStore.clear`
 and removed when the store is garbage collected or the interpreter exits. Deleted files stay listed
 in :attr:`FileStore.records` with ``deleted=True``, so tests can assert a deletion.
+
+Endpoints: ``POST /files`` (multipart ``file`` and ``purpose``), ``GET /files``, ``GET`` and ``DELETE
+/files/{id}``, ``GET /files/{id}/content`` (streamed from disk), as the packaged
+``openai-batch-files-openapi.yaml`` describes them; uploads are validated against it.
 """
 
 from __future__ import annotations
@@ -16,14 +20,22 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, BinaryIO, Literal
+from typing import IO, Any, BinaryIO, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
+from airflow_provider_openai_images.testing.emulator.recordings import RecordedRequest
 from airflow_provider_openai_images.testing.emulator.rejections import RequestRejected
+from airflow_provider_openai_images.testing.emulator.server.parsing import object_id
+from airflow_provider_openai_images.testing.emulator.server.query import integer, page_limit, query_value
+from airflow_provider_openai_images.testing.emulator.server.replies import Reply, StreamedBody, json_reply
+from airflow_provider_openai_images.testing.emulator.specs import check_against_batch_spec
+
+#: the endpoints answered by :class:`FilesAPI`, as ``RecordedRequest.endpoint`` names them
+FILE_ENDPOINTS = frozenset({"files", "file", "file_content"})
 
 #: purpose ``batch`` files expire 30 days after their upload, as the Files API says
 BATCH_FILE_TTL = 30 * 24 * 3600
@@ -205,3 +217,65 @@ class FileStore:
             cleanup.detach()
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+class FilesAPI:
+    """The Files API's endpoints over one :class:`FileStore`."""
+
+    def __init__(self, files: FileStore) -> None:
+        self.files = files
+        self._handlers: dict[tuple[str, str], Callable[[RecordedRequest], Any]] = {
+            ("files", "POST"): self._upload,
+            ("files", "GET"): self._list,
+            ("file", "GET"): lambda record: self.files.get(object_id(record.path)).to_json(),
+            ("file", "DELETE"): lambda record: self.files.delete(object_id(record.path)).deletion_json(),
+        }
+
+    def answer(self, record: RecordedRequest, request_id: str) -> Reply:
+        """Answer a request to one of :data:`FILE_ENDPOINTS` with a method it takes."""
+        assert record.endpoint is not None
+        if record.endpoint == "file_content":
+            stored, handle = self.files.open(object_id(record.path))
+            stream = StreamedBody(handle, stored.size)
+            return Reply(
+                200, content_type="application/octet-stream", headers={"x-request-id": request_id}, stream=stream
+            )
+        return json_reply(200, self._handlers[record.endpoint, record.method](record), request_id)
+
+    def _upload(self, record: RecordedRequest) -> Any:
+        uploads = [upload for upload in record.files if upload.field_name == "file"]
+        fields: dict[str, Any] = {name: values[-1] for name, values in record.form.items()}
+        if uploads:
+            fields["file"] = "<binary>"
+        seconds = fields.pop("expires_after[seconds]", None)
+        anchor = fields.pop("expires_after[anchor]", None)
+        if seconds is not None or anchor is not None:
+            expiry = None if seconds is None else integer(seconds, "expires_after[seconds]")
+            fields["expires_after"] = {"anchor": anchor, "seconds": expiry}
+        check_against_batch_spec("CreateFileRequest", fields)
+        if len(uploads) != 1 or not uploads[0].filename:
+            raise RequestRejected(400, "Expected exactly one 'file' part, with a filename.", param="file")
+        upload = uploads[0]
+        expiry = fields.get("expires_after")
+        stored = self.files.add(
+            upload.content,
+            filename=str(upload.filename),
+            purpose=fields["purpose"],
+            expires_after=expiry["seconds"] if expiry else None,
+        )
+        # the content is on disk now: the record keeps the part's name and type, not a second copy
+        record.files = [replace(each, content=b"") if each is upload else each for each in record.files]
+        return stored.to_json()
+
+    def _list(self, record: RecordedRequest) -> Any:
+        order = query_value(record, "order") or "desc"
+        if order not in ("asc", "desc"):
+            raise RequestRejected(400, f"Invalid 'order': {order!r} (expected 'asc' or 'desc').", param="order")
+        limit = page_limit(record, default=10_000, maximum=10_000)
+        listed, has_more = self.files.listing(
+            purpose=query_value(record, "purpose"), order=order, after=query_value(record, "after"), limit=limit
+        )
+        data = [stored.to_json() for stored in listed]
+        # the spec requires both ids, as strings, even for an empty page
+        first, last = (data[0]["id"], data[-1]["id"]) if data else ("", "")
+        return {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": has_more}

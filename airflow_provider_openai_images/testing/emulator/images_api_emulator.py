@@ -12,18 +12,18 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_images.testing.emulator.batch_faults import BatchFault
-from airflow_provider_openai_images.testing.emulator.batches import TERMINAL_BATCH_STATUSES, BatchRecord
+from airflow_provider_openai_images.testing.emulator.batches.faults import BatchFault
+from airflow_provider_openai_images.testing.emulator.batches.record import TERMINAL_BATCH_STATUSES, EmulatedBatch
 from airflow_provider_openai_images.testing.emulator.core import EmulatorCore
 from airflow_provider_openai_images.testing.emulator.faults import Fault
 from airflow_provider_openai_images.testing.emulator.files import FileRecord
-from airflow_provider_openai_images.testing.emulator.http_server import EmulatorHTTPServers
-from airflow_provider_openai_images.testing.emulator.records import DownloadRecord, RecordedRequest
-from airflow_provider_openai_images.testing.emulator.serving import check_serving_settings
-from airflow_provider_openai_images.testing.emulator.validation import spec_validators
+from airflow_provider_openai_images.testing.emulator.images.serving import check_serving_settings
+from airflow_provider_openai_images.testing.emulator.images.validation import spec_validators
+from airflow_provider_openai_images.testing.emulator.recordings import DownloadRecord, RecordedRequest
+from airflow_provider_openai_images.testing.emulator.server.http_server import EmulatorHTTPServers
 
 if TYPE_CHECKING:
-    from airflow_provider_openai_images.testing.emulator.transport import InProcessTransport
+    from airflow_provider_openai_images.testing.emulator.server.transport import InProcessTransport
 
 DEFAULT_API_KEY = "sk-emulator-0000000000000000"
 #: the API's root URL while not started: reachable only through :meth:`ImagesAPIEmulator.transport`
@@ -35,8 +35,8 @@ IN_PROCESS_IMAGE_HOST_URL = "http://image-host.emulator.invalid"
 class ImagesAPIEmulator:
     """A local, offline stand-in for the OpenAI Images API, for demos and tests.
 
-    By default it is OpenAI's API as of 2026-12-05 (:data:`~.served_models.AS_OF`), with a model
-    catalogue and rules of its own (:mod:`.served_models`), not the provider's: it serves the models
+    By default it is OpenAI's API as of 2026-12-05 (:data:`~.images.served_models.AS_OF`), with a model
+    catalogue and rules of its own (:mod:`.images.served_models`), not the provider's: it serves the models
     OpenAI still serves (``gpt-image-2``, the ``gpt-image-2.5`` and ``gpt-image-2.6`` families and
     their snapshots) and answers any other name, the models OpenAI shut down included (DALL·E, the
     ``gpt-image-1`` models, ``chatgpt-image-latest``), ``404 model_not_found``, billing nothing.
@@ -143,7 +143,7 @@ class ImagesAPIEmulator:
 
     def transport(self) -> InProcessTransport:
         """An httpx transport (sync and async) that reaches this emulator without any socket."""
-        from airflow_provider_openai_images.testing.emulator.transport import InProcessTransport
+        from airflow_provider_openai_images.testing.emulator.server.transport import InProcessTransport
 
         return InProcessTransport(self._core)
 
@@ -236,7 +236,7 @@ class ImagesAPIEmulator:
         self._core.batches.faults.add(*batch_faults)
 
     @property
-    def batches(self) -> list[BatchRecord]:
+    def batches(self) -> list[EmulatedBatch]:
         """Every batch since the last :meth:`reset`, in order of creation (copies, taken now)."""
         return self._core.batches.records()
 
@@ -265,7 +265,7 @@ class ImagesAPIEmulator:
 
     def wait_for_batch(
         self, batch_id: str, statuses: str | Collection[str] = TERMINAL_BATCH_STATUSES, timeout: float = 10.0
-    ) -> BatchRecord:
+    ) -> EmulatedBatch:
         """Block until the batch reaches one of ``statuses`` (a terminal one by default); its record then.
 
         :raises TimeoutError: if it has not after ``timeout`` seconds.

@@ -17,9 +17,9 @@ from openai.types import image_generate_params
 from airflow_provider_openai_images.core.catalogue import packaged_catalogue
 from airflow_provider_openai_images.core.validation import validate_parameters
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
-from airflow_provider_openai_images.testing.emulator.model_rules import check_parameters
+from airflow_provider_openai_images.testing.emulator.images.model_rules import check_parameters
+from airflow_provider_openai_images.testing.emulator.images.served_models import CATALOGUE
 from airflow_provider_openai_images.testing.emulator.rejections import RequestRejected
-from airflow_provider_openai_images.testing.emulator.served_models import CATALOGUE
 from tests.unit.core.test_conformance import literal_values
 
 SHARED = sorted(name for name in CATALOGUE if name in packaged_catalogue())

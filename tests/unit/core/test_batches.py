@@ -8,13 +8,18 @@ import json
 
 import pytest
 
-from airflow_provider_openai_images.batch.input_file import write_input_file
-from airflow_provider_openai_images.batch.output_lines import parse_output_line
-from airflow_provider_openai_images.batch.record import batch_metadata_for, custom_id, item_number, items_fingerprint
 from airflow_provider_openai_images.core import batches
 from airflow_provider_openai_images.core.batches import LineSplitter, OversizedLine, input_line
 from airflow_provider_openai_images.core.requests import EditRequest, GenerateRequest, ImageFile, VariationRequest
 from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+from airflow_provider_openai_images.jobs.batch.input_file import write_input_file
+from airflow_provider_openai_images.jobs.batch.output_lines import parse_output_line
+from airflow_provider_openai_images.jobs.batch.record import (
+    batch_metadata_for,
+    custom_id,
+    item_number,
+    items_fingerprint,
+)
 from tests.imagefactory import picture
 from tests.unit.conftest import TASK
 
@@ -206,7 +211,7 @@ def test_the_input_file_is_written_line_by_line_and_a_bad_item_is_named() -> Non
 
 
 def test_the_input_file_limits_are_checked_before_anything_is_uploaded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import airflow_provider_openai_images.batch.input_file as input_file
+    import airflow_provider_openai_images.jobs.batch.input_file as input_file
 
     monkeypatch.setattr(input_file, "MAX_BATCH_REQUESTS", 2)
     requests = [(custom_id(n), GenerateRequest(prompt="p", model="gpt-image-2.5-flare")) for n in range(3)]

@@ -12,8 +12,8 @@ from airflow_provider_openai_images.operators import (
     OpenAIEditImageOperator,
     OpenAIGenerateImageOperator,
 )
-from airflow_provider_openai_images.operators.lineage import landed_records
 from airflow_provider_openai_images.operators.links import OpenAIImagesGalleryLink, OpenAIImagesS3Link
+from airflow_provider_openai_images.records import landed_records
 
 LANDED = {"status": "landed", "s3_uri": "s3://out/run/edit/000.png", "model": "gpt-image-2.5-flare", "cost_usd": 0.04}
 REJECTED = {"status": "rejected", "s3_uri": None, "model": "gpt-image-2.5-flare", "cost_usd": 0.0}

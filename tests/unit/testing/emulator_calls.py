@@ -10,7 +10,7 @@ import httpx
 from PIL import Image
 
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
-from airflow_provider_openai_images.testing.emulator.validation import spec_validator
+from airflow_provider_openai_images.testing.emulator.specs import spec_validator
 
 #: the models OpenAI serves on 2026-12-05, as openai 3.63.0 names them (``image_model.py``)
 SERVED = (

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from airflow_provider_openai_images.testing import BatchFault, Fault, ImagesAPIEmulator
-from airflow_provider_openai_images.testing.emulator import batch_lines
-from airflow_provider_openai_images.testing.emulator.batch_output import shuffled_order
-from airflow_provider_openai_images.testing.emulator.validation import batch_spec_validator, spec_validator
+from airflow_provider_openai_images.testing.emulator.batches import lines as batch_lines
+from airflow_provider_openai_images.testing.emulator.batches.output import shuffled_order
+from airflow_provider_openai_images.testing.emulator.specs import batch_spec_validator, spec_validator
 from tests.imagefactory import decode, picture, transparent_mask
 
 pytest_plugins = ["pytester"]

@@ -18,7 +18,7 @@ from airflow_provider_openai_images.core.client import ClientSettings, ImagesCli
 from airflow_provider_openai_images.core.requests import GenerateRequest
 from airflow_provider_openai_images.core.retry import RetryPolicy
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator, RecordedRequest
-from airflow_provider_openai_images.testing.emulator.http_server import _APIHandler
+from airflow_provider_openai_images.testing.emulator.server.http_server import _APIHandler
 from tests.imagefactory import decode, ribbon_edit
 
 GENERATE = {"prompt": "an otter", "model": "gpt-image-2.5-flare", "size": "1024x1024", "quality": "low"}

@@ -64,19 +64,24 @@ def test_the_checker_finds_every_form_of_a_provider_import() -> None:
     for source, module in offending.items():
         assert provider_imports(source) == [module], source
     allowed = (
-        "from airflow_provider_openai_images.testing._scripts import FaultScript\n"
+        "from airflow_provider_openai_images.testing.emulator.fault_script import FaultScript\n"
         "from airflow_provider_openai_images.testing.emulator.faults import Fault\n"
         "from .served_models import CATALOGUE\n"
-        "from .. import _scripts\n"
+        "from . import fault_script\n"
         "import PIL, yaml\n"
     )
     assert provider_imports(allowed) == []
 
 
-@pytest.mark.parametrize("module", sorted(path.name for path in EMULATOR_DIRECTORY.glob("*.py")))
+@pytest.mark.parametrize(
+    "module", sorted(str(path.relative_to(EMULATOR_DIRECTORY)) for path in EMULATOR_DIRECTORY.rglob("*.py"))
+)
 def test_no_emulator_module_imports_the_provider(module: str) -> None:
-    source = (EMULATOR_DIRECTORY / module).read_text("utf-8")
-    assert provider_imports(source) == [], f"{module} imports the provider's code under test"
+    path = EMULATOR_DIRECTORY / module
+    # relative imports resolve against the module's own package (a subpackage's modules are one level down)
+    parts = path.relative_to(EMULATOR_DIRECTORY).parent.parts
+    package = ".".join([PACKAGE, *parts])
+    assert provider_imports(path.read_text("utf-8"), package) == [], f"{module} imports the provider's code under test"
 
 
 def test_answering_requests_loads_no_provider_module() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from airflow_provider_openai_images.keys import task_instance_prefix
 from airflow_provider_openai_images.ui import listing
-from airflow_provider_openai_images.ui.models import gallery_image, summarize
+from airflow_provider_openai_images.ui.schemas import gallery_image, summarize
 from tests.unit.ui.test_allowed import record
 
 DAG, RUN = "bulk_generate", "manual__2026-12-05T10:00:00+00:00"
