@@ -179,8 +179,10 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "spill_path": {
                         "label": "Spill path",
-                        "description": "Where paid images wait when S3 refuses them: a location every worker "
-                        "reads (shared volume, s3://bucket/prefix). Default: the worker's temp dir.",
+                        "description": "Where paid images wait when S3 refuses them. With several workers "
+                        "(Celery, Kubernetes) set a location every worker reads, s3://bucket/prefix (through the "
+                        "task's AWS connection) or a shared volume, or a retry on another worker pays again. "
+                        "Default: the worker's temp dir.",
                         "schema": {"type": ["string", "null"]},
                     },
                 },

@@ -22,7 +22,7 @@ from airflow_provider_openai_images import s3
 from airflow_provider_openai_images.exceptions import OpenAIImagesForeignImagesError, OpenAIImagesResponseError
 from airflow_provider_openai_images.keys import image_key, thumbnail_key
 from airflow_provider_openai_images.landing import DEFAULT_THUMBNAIL_SIZE
-from airflow_provider_openai_images.landing.spill import SpillDirectory
+from airflow_provider_openai_images.landing.spill import open_spill
 from airflow_provider_openai_images.media.imaging import decode_errors, inspect_image, thumbnail
 from airflow_provider_openai_images.records import ImageRecord, Provenance, Sidecar, TaskInstanceInfo, bounded
 
@@ -109,8 +109,9 @@ class LandingReport:
     def failure_message(self) -> str:
         return (
             f"{len(self.problems)} of {self.paid} paid images did not land: {'; '.join(self.problems)}. The others "
-            "are in S3. A retry of this task lands the images kept on this worker without paying again, and pays "
-            "only for images that are neither in S3 nor kept here (on another worker, only the missing ones)."
+            "are in S3. A retry of this task lands the kept images without paying again, and pays only for images "
+            "that are neither in S3 nor kept (a spill on this worker's disk is not seen by a retry on another worker: "
+            "a shared spill_path is)."
         )
 
 
@@ -157,7 +158,7 @@ class ImageLander:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.retry = retry or s3.S3_WRITE_RETRY
-        self.spill = SpillDirectory(bucket, self.prefix, spill_path, conn_id=s3_hook.aws_conn_id)
+        self.spill = open_spill(bucket, self.prefix, spill_path, s3_hook)
         self.thumbnail_size = thumbnail_size
         self.owner = owner
 
@@ -238,11 +239,10 @@ class ImageLander:
             except Exception as error:
                 if not s3.is_transient_s3_error(error):
                     raise
-                self.spill.save(image.index, content, image.provenance)
+                kept = self.spill.save(image.index, content, image.provenance)
                 report.problems.append(
                     f"image {image.index} could not be written to s3://{self.bucket}/{self.prefix} after "
-                    f"{self.retry.max_retries + 1} attempts ({type(error).__name__}: {error}); kept on this worker "
-                    f"in {self.spill.path}"
+                    f"{self.retry.max_retries + 1} attempts ({type(error).__name__}: {error}); kept in {kept}"
                 )
                 continue
             self.spill.discard(image.index)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from typing import Any
 
 import pytest
@@ -54,10 +53,9 @@ def test_forty_prompts_run_eight_at_a_time_and_come_back_in_input_order(
     lines = manifest(s3, prefix)
     assert [(line["item"], line["index"]) for line in lines][:5] == [(0, 0), (1, 0), (2, 0), (3, 0), (3, 1)]
     assert len(lines) == 41
-    bound = math.ceil(40 / 8) * LATENCY
-    duration = only_task(run).duration
-    print(f"40 prompts, c=8, L={LATENCY}s: task {duration:.2f}s, bound {bound:.2f}s")
-    assert duration < 2 * bound + 2.0, f"{duration:.1f}s for a bound of {bound:.1f}s (plus task start-up)"
+    # eight at a time: the pool filled to its limit and never beyond it (how long it took is a benchmark's
+    # business, benchmarks/bulk.py, not a test's)
+    assert images_api_emulator.peak_in_flight == 8
 
 
 def test_a_retry_after_one_image_was_lost_pays_for_exactly_that_image(

@@ -24,6 +24,8 @@ class S3Fault:
     """A scripted S3 failure for ``times`` requests with ``method`` (``None``: any method).
 
     :param after: let this many matching requests through first (e.g. land image 0, then fail).
+    :param bucket: only requests to this bucket (path-style addressing, as boto3 uses for a loopback
+        endpoint); ``None``: any bucket.
     """
 
     kind: Literal["status", "drop"]
@@ -33,10 +35,19 @@ class S3Fault:
     message: str = "Please reduce your request rate."
     times: int = 1
     after: int = 0
+    bucket: str | None = None
 
     @classmethod
-    def slow_down(cls, *, times: int = 1, after: int = 0, method: str | None = "PUT") -> S3Fault:
-        return cls("status", method=method, times=times, after=after)
+    def slow_down(
+        cls, *, times: int = 1, after: int = 0, method: str | None = "PUT", bucket: str | None = None
+    ) -> S3Fault:
+        return cls("status", method=method, times=times, after=after, bucket=bucket)
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether a request with ``method`` to ``path`` is one this fault answers."""
+        if self.method not in (None, method):
+            return False
+        return self.bucket is None or urlsplit(path).path.split("/")[1:2] == [self.bucket]
 
     @classmethod
     def service_unavailable(cls, *, times: int = 1, after: int = 0, method: str | None = "PUT") -> S3Fault:
@@ -104,8 +115,8 @@ class S3FaultProxy:
     def faults_left(self) -> int:
         return self._faults.remaining()
 
-    def _take(self, method: str) -> S3Fault | None:
-        return self._faults.take(lambda fault: fault.method in (None, method))
+    def _take(self, method: str, path: str) -> S3Fault | None:
+        return self._faults.take(lambda fault: fault.matches(method, path))
 
     def _record(self, request: ProxiedRequest) -> None:
         with self._lock:
@@ -142,7 +153,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         body = self._body()
         headers = {key: value for key, value in self.headers.items() if key.lower() not in _HOP_BY_HOP}
         record = ProxiedRequest(self.command, self.path, None, headers={k.lower(): v for k, v in headers.items()})
-        fault = self.proxy._take(self.command)
+        fault = self.proxy._take(self.command, self.path)
         if fault is not None:
             record.fault = fault.kind
             self.proxy._record(record)

@@ -109,6 +109,8 @@ class EmulatorCore:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
+        #: the most requests in flight at once since the last :meth:`reset`
+        self.peak_in_flight = 0
         self._ids = itertools.count(1)
         self.files = FileStore()
         self.batches = BatchStore(settings, self.files, self.generate)
@@ -125,6 +127,7 @@ class EmulatorCore:
             self.requests.clear()
             self.downloads.clear()
             self._images.clear()
+            self.peak_in_flight = self._in_flight
 
     def expire_urls(self) -> None:
         """Make every URL handed out so far expire now."""
@@ -139,6 +142,7 @@ class EmulatorCore:
         or the client gone); :meth:`wait_until_idle` waits for every bracket to close."""
         with self._idle:
             self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
         try:
             yield
         finally:

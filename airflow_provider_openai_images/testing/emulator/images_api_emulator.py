@@ -221,6 +221,12 @@ class ImagesAPIEmulator:
         """
         return sum(request.billed_images for request in self.requests)
 
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests it was answering at once since the last :meth:`reset`: what a test of a
+        concurrency limit reads (``max_concurrency=8`` over 40 slow requests peaks at 8, never above)."""
+        return self._core.peak_in_flight
+
     def wait_until_idle(self, timeout: float = 10.0) -> None:
         """Block until no request is being processed: no HTTP server thread at work (one still
         sleeping a ``Fault.slow`` for a client that gave up included) and no in-process call.
