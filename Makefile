@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo gallery test lint typecheck docs unit integration fuzz bench clean
+.PHONY: install demo gallery cluster test test-cluster lint typecheck docs unit integration fuzz bench clean test-oldest clean-oldest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,26 @@ integration: $(STAMP)
 test: lint typecheck docs
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
+# A real Celery cluster (private Postgres and Redis from Debian's packages, scheduler, dag-processor, triggerer,
+# api-server, two Celery workers, the emulator and moto) with the example DAGs, until Ctrl-C.
+cluster: $(STAMP)
+	$(PY) scripts/cluster_services.py install
+	$(PY) scripts/cluster.py
+
+# Only the tests on the Celery cluster (make test runs them too).
+test-cluster: $(STAMP)
+	$(PY) -m pytest tests/cluster
+
+# What pyproject.toml claims and `make test` never runs (scripts/test_oldest.py): the newest Airflow 3.2.x on
+# Python 3.11 (tests/unit and one DAG run) in .venv-oldest, and tests/unit on Python 3.10 and 3.13 with the
+# newest Airflow in .venv-py310 and .venv-py313. Each venv is reused while its stamp matches pyproject.toml; a
+# Python that is not on the machine skips its leg. `OLDEST_AIRFLOW=3.2.1 make test-oldest` tries another 3.2.
+test-oldest:
+	PYTEST_WORKERS=$(PYTEST_WORKERS) $(PYTHON) scripts/test_oldest.py
+
+clean-oldest:
+	rm -rf .venv-oldest .venv-py310 .venv-py313 .venv-*.install.log
+
 # The gallery in a real browser; `UPDATE_SCREENSHOTS=1 make test-ui` also rewrites docs/gallery.png.
 .PHONY: test-ui
 test-ui: $(STAMP)
@@ -66,5 +86,5 @@ bench: $(STAMP)
 	$(PY) benchmarks/bulk.py
 	$(PY) benchmarks/batch.py
 
-clean:
+clean: clean-oldest
 	rm -rf $(VENV) demo-output .airflow-demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

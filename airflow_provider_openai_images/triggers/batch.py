@@ -4,7 +4,8 @@ It polls ``GET /batches/{id}`` every ``poll_interval`` seconds with the async cl
 read with ``aget_connection``, never carried in the trigger's arguments), streams the output and error
 files line by line into S3 once the batch ends, and fires one event with the records (or only the
 manifest's URI when they are many). Run again after a triggerer restart, it skips what has landed.
-Killed by a user (mark failed, clear), it cancels the batch when ``cancel_on_kill`` is set.
+Killed by a user (mark failed, clear), it cancels the batch when ``cancel_on_kill`` is set: from Airflow 3.3,
+whose triggerer calls ``on_kill``; on 3.2 it logs that a killed task leaves its batch running.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_openai_images.compat import TRIGGER_ON_KILL_SINCE, needs_airflow, triggerer_calls_on_kill
 from airflow_provider_openai_images.jobs.batch.waiting import BatchJobSpec, run_batch_job
 from airflow_provider_openai_images.triggers.base import BaseImagesJobTrigger
 
@@ -43,6 +45,12 @@ class OpenAIImagesBatchTrigger(BaseImagesJobTrigger):
         self.cancel_on_kill = cancel_on_kill
 
     async def run_job(self, hook: OpenAIImagesHook, s3_hook: Any) -> JobOutcome:
+        if self.cancel_on_kill and not triggerer_calls_on_kill():
+            self.log.warning(
+                "%s: killing this task while it waits will not cancel batch %s (POST /batches/{id}/cancel does)",
+                needs_airflow(TRIGGER_ON_KILL_SINCE, "cancel_on_kill in the triggerer"),
+                self.spec["batch_id"],
+            )
         return await run_batch_job(self.spec, hook=hook, s3_hook=s3_hook, logger=self.log)
 
     def event_fields(self) -> dict[str, Any]:

@@ -247,6 +247,31 @@ def test_a_killed_task_cancels_its_batch(api: ImagesAPIEmulator) -> None:
     assert not next(batch for batch in api.batches if batch.id == kept).cancel_requested
 
 
+@pytest.mark.parametrize("calls_on_kill", [True, False], ids=["airflow-3.3", "airflow-3.2"])
+def test_on_airflow_3_2_the_trigger_logs_that_a_killed_task_leaves_its_batch_running(
+    calls_on_kill: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Airflow 3.2's triggerer never calls ``on_kill``: the batch trigger says so when it starts waiting."""
+    import asyncio
+
+    from airflow_provider_openai_images.triggers import batch
+
+    async def waited(*args: Any, **kwargs: Any) -> Any:
+        return {"items": [], "manifest_uri": None}
+
+    monkeypatch.setattr(batch, "run_batch_job", waited)
+    monkeypatch.setattr(batch, "triggerer_calls_on_kill", lambda: calls_on_kill)
+    trigger = batch.OpenAIImagesBatchTrigger({"batch_id": "batch_1"}, "openai_images_default")  # type: ignore[typeddict-item]
+    asyncio.run(trigger.run_job(hook=None, s3_hook=None))  # type: ignore[arg-type]
+    logged = caplog.text + capsys.readouterr().out  # the trigger's logger may be structlog's (to stdout)
+    warned = "killing this task while it waits will not cancel batch batch_1" in logged
+    assert warned is not calls_on_kill
+    assert not warned or "cancel_on_kill in the triggerer needs Airflow 3.3 or newer" in logged
+
+
 async def create_again(api: ImagesAPIEmulator) -> str:
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_openai_images.compat import HITL_AWAITING_INPUT_SINCE, airflow_at_least
 from airflow_provider_openai_images.review import NONE_OPTION
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
@@ -34,6 +35,8 @@ ON_NEW_IMAGES_DAG = "openai_images_on_new_images"
 PRODUCER_DAG = "assets_bulk_generate"
 DAG_FILES = (EXAMPLE_DAGS_FOLDER / "review_pipeline.py", EXAMPLE_DAGS_FOLDER / "on_new_images.py",
              TEST_DAGS_FOLDER / "assets.py")  # fmt: skip
+#: the review task's state while it waits for a person
+WAITING = "awaiting_input" if airflow_at_least(*HITL_AWAITING_INPUT_SINCE) else "deferred"
 EXTRA_FIELDS = ("model", "sha256", "width", "height", "cost_usd")
 
 
@@ -94,7 +97,7 @@ def test_a_reviewer_s_choice_through_the_rest_api_is_exactly_what_gets_published
     prompts = ["A lighthouse at dusk", "A forbidden poster", "A fox in fresh snow", "A tram in the rain"]
     run_id = airflow.trigger(REVIEW_DAG, {"prompts": prompts})
     airflow.poll(
-        lambda: cluster.task_state(REVIEW_DAG, run_id, "review_images") == "awaiting_input" or None,
+        lambda: cluster.task_state(REVIEW_DAG, run_id, "review_images") == WAITING or None,
         60,
         "the review task to wait for a response",
     )

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_openai_images.compat import TRIGGER_ON_KILL_SINCE, needs_airflow, triggerer_calls_on_kill
 from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server
@@ -248,6 +249,9 @@ def test_a_batch_task_waits_in_the_triggerer_through_a_restart_and_lands_its_bat
     assert local.api.requests_to("generations") == [], "nothing synchronous"
 
 
+@pytest.mark.skipif(
+    not triggerer_calls_on_kill(), reason=needs_airflow(TRIGGER_ON_KILL_SINCE, "the triggerer calling on_kill")
+)
 def test_a_batch_task_marked_failed_while_deferred_cancels_its_batch(local: Cluster) -> None:
     from airflow_provider_openai_images.testing import BatchFault
 

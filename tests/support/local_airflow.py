@@ -130,7 +130,7 @@ class LocalAirflow:
             done = subprocess.run(migrate, env=self.env, capture_output=True, timeout=self.startup_timeout, check=False)
             if done.returncode:
                 raise LocalAirflowError(f"airflow db migrate: {(done.stdout + done.stderr)[-5000:].decode()}")
-            for name in COMPONENTS:
+            for name in self.components():
                 self.start_component(name)
             self.wait_healthy()
             self.wait_for_dags()
@@ -150,11 +150,20 @@ class LocalAirflow:
         if self._own_home:
             shutil.rmtree(self.home, ignore_errors=True)
 
+    def components(self) -> tuple[str, ...]:
+        """What :meth:`start` starts after migrating, in order (a subclass may add its own)."""
+        return COMPONENTS
+
+    def command(self, name: str) -> tuple[list[str], Mapping[str, str]]:
+        """The command line and environment of the component ``name``: ``airflow {name}`` in :attr:`env`."""
+        return [_airflow(), name], self.env
+
     def start_component(self, name: str) -> None:
-        """Start ``airflow {name}`` in a process group of its own, its output appended to its log."""
+        """Start the component's :meth:`command` in a process group of its own, its output appended to its log."""
+        command, env = self.command(name)
         with (self.home / "component-logs" / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
-                [_airflow(), name], env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=self.home,
             )  # fmt: skip
 

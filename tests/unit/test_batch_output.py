@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from typing import Any
 
@@ -26,6 +27,12 @@ from tests.unit.conftest import JOBS_BUCKET, TASK
 from tests.unit.crafted_lines import Craft, Line, b64, crafted_batch, for_item, keep, stored_lines, with_extra
 
 BUCKET = JOBS_BUCKET
+
+#: what Python 3.10 does not do: ``take_base64_images`` leaves every value in the line there (output_lines.py)
+needs_strict_base64 = pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="base64 cut out of the line's buffer needs Python 3.11 (binascii.a2b_base64's strict_mode)",
+)
 
 
 def job(count: int, *, n: dict[int, int] | None = None, forbidden: tuple[int, ...] = ()) -> JobSpec:
@@ -354,6 +361,7 @@ def test_an_answer_with_more_images_than_asked_lands_them_all_flagged_and_a_retr
     assert retry(api, s3_hook, spec) == {}, "nothing missing, the surplus image included"
 
 
+@needs_strict_base64
 def test_base64_values_that_cannot_be_matched_to_their_images_land_none_in_the_wrong_place(
     api: ImagesAPIEmulator, s3_hook: Any
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 
 import pytest
 
@@ -22,6 +23,12 @@ from airflow_provider_openai_images.jobs.batch.record import (
 )
 from tests.imagefactory import picture
 from tests.unit.conftest import TASK
+
+#: what Python 3.10 does not do: ``take_base64_images`` leaves every value in the line there (output_lines.py)
+needs_strict_base64 = pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="base64 cut out of the line's buffer needs Python 3.11 (binascii.a2b_base64's strict_mode)",
+)
 
 
 def test_a_generation_line_carries_the_synchronous_json_body() -> None:
@@ -230,6 +237,7 @@ def _answer_line(*images: str, custom_id: str = "item-00000") -> bytearray:
     return bytearray(json.dumps(line).encode())
 
 
+@needs_strict_base64
 def test_base64_images_are_decoded_from_the_line_s_buffer_and_cut_out_of_it() -> None:
     first, second = picture(16, 16), picture(24, 24)
     raw = _answer_line(base64.b64encode(first).decode(), base64.b64encode(second).decode())
@@ -258,6 +266,7 @@ def test_a_value_that_is_not_plain_base64_is_left_for_its_image_to_decode_or_ref
         broken.response.data[0].decode()
 
 
+@needs_strict_base64
 def test_parsing_a_multi_megabyte_line_holds_it_less_than_twice() -> None:
     import os
     import tracemalloc
