@@ -25,10 +25,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="module")
-def celery_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryCluster]:
-    """One cluster per test module. Under xdist it holds the lock the local Airflows of the integration tests
-    hold, so that two never run at once (each costs seconds of CPU on a 2-core machine). Module-scoped as
-    theirs are: a session-scoped holder would deadlock its own worker when it is given their tests next."""
+def celery_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryCluster]:
+    """One cluster per test module, with the module's ``CLUSTER_ENV`` (Airflow settings) if it has one.
+
+    Under xdist it holds the lock the local Airflows of the integration tests hold, so that two never run at
+    once (each costs seconds of CPU on a 2-core machine). Module-scoped as theirs are: a session-scoped holder
+    would deadlock its own worker when it is given their tests next."""
     try:
         ensure_packages()
     except ServicesError as error:
@@ -40,6 +42,12 @@ def celery_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryC
         with (
             ImagesAPIEmulator(latency=LATENCY) as api,
             MotoS3Server() as s3,
-            CeleryCluster(CLUSTER_DAGS_FOLDER, images_api=api, s3=s3, buckets=[BUCKET]) as cluster,
+            CeleryCluster(
+                CLUSTER_DAGS_FOLDER,
+                env=getattr(request.module, "CLUSTER_ENV", {}),
+                images_api=api,
+                s3=s3,
+                buckets=[BUCKET],
+            ) as cluster,
         ):
             yield cluster
