@@ -163,6 +163,14 @@ def run_dag(dagbag: Any, dag_id: str, **conf: Any) -> Any:
     return dagbag.dags[dag_id].test(run_conf=conf or None)
 
 
+def retry_on_another_worker(dag_id: str, task_id: str, run_id: str, tmp_path: Path) -> str:
+    """:func:`tasks_test` with a temporary directory of its own: what a worker that never saw the first try
+    finds (no local spill); returns its output."""
+    other_worker_tmp = tmp_path / "other-worker-tmp"
+    other_worker_tmp.mkdir()
+    return tasks_test(dag_id, task_id, run_id, TMPDIR=str(other_worker_tmp))
+
+
 def tasks_test(dag_id: str, task_id: str, run_id: str, **env: str) -> str:
     """Run one task again inside an existing DAG run, as a retry or a clear does, in a fresh process
     (with ``env`` on top of this one's); returns its output."""

@@ -21,7 +21,7 @@ from airflow_provider_openai_images.testing import ImagesAPIEmulator
 from tests.imagefactory import picture
 from tests.support.s3_faults import S3Fault, S3FaultProxy
 
-from .conftest import BUCKET, images_in, run_dag, tasks_test
+from .conftest import BUCKET, images_in, retry_on_another_worker, run_dag
 
 SPILL_BUCKET = "openai-images-spill"
 SPILL_PATH = f"s3://{SPILL_BUCKET}/paid-not-landed"
@@ -123,9 +123,7 @@ def test_with_an_s3_spill_a_retry_on_another_worker_pays_nothing(
     spill = open_spill(BUCKET, prefix, SPILL_PATH, s3_hook())
     assert sorted(spill.load()) == [1], "the image S3 refused waits in the spill bucket"
     s3_proxy.reset()
-    other_worker_tmp = tmp_path / "other-worker-tmp"
-    other_worker_tmp.mkdir()
-    output = tasks_test("fault_injection_single", "generate", run.run_id, TMPDIR=str(other_worker_tmp))
+    output = retry_on_another_worker("fault_injection_single", "generate", run.run_id, tmp_path)
     assert "Landing 1 paid images an earlier try could not write" in output
     assert len(api.requests_to("generations")) == 1, "nothing paid again"
     assert api.billed_images == 2

@@ -16,7 +16,7 @@ from airflow_provider_openai_images.landing.spill import SpillDirectory
 from airflow_provider_openai_images.testing import Fault, ImagesAPIEmulator
 from tests.support.s3_faults import S3Fault, S3FaultProxy
 
-from .conftest import BUCKET, bucket_objects, images_in, return_values, run_dag, tasks_test
+from .conftest import BUCKET, bucket_objects, images_in, retry_on_another_worker, return_values, run_dag
 
 BAD_REQUEST = Fault(
     "status",
@@ -158,9 +158,7 @@ def test_with_a_shared_spill_path_a_retry_on_another_worker_pays_nothing(
     assert sorted(SpillDirectory(BUCKET, prefix, str(shared)).load()) == [1]
     assert SpillDirectory(BUCKET, prefix).load() == {}, "nothing on this worker's own disk"
     s3_proxy.reset()
-    other_worker_tmp = tmp_path / "other-worker-tmp"
-    other_worker_tmp.mkdir()
-    output = tasks_test("fault_injection_single", "generate", run.run_id, TMPDIR=str(other_worker_tmp))
+    output = retry_on_another_worker("fault_injection_single", "generate", run.run_id, tmp_path)
     assert "Landing 1 paid images an earlier try could not write" in output
     assert len(api.requests_to("generations")) == 1, "nothing paid again"
     assert len(images_in(s3)) == 2
