@@ -7,12 +7,17 @@ to :data:`MAX_SIDECAR_PROMPT` characters, parameters, usage, request id, task in
 
 # No ``from __future__ import annotations`` here: TypedDict reads ``NotRequired`` from evaluated
 # annotations, and would take every key of a string-annotated class as required.
+import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
 from airflow_provider_openai_images.core.attempts import AttemptRecord
+from airflow_provider_openai_images.s3 import S3Location, read_object
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 #: Longest prompt kept in a sidecar; the record itself never holds the prompt.
 MAX_SIDECAR_PROMPT = 4000
@@ -86,6 +91,30 @@ class ItemFailure(TypedDict):
     message: str
     code: str | None
     request_id: str | None
+
+
+class ManifestSummary(TypedDict):
+    """What a bulk task returns instead of its records when they are more than its ``max_xcom_records``:
+    counts, the cost, and where the records are (``manifest.jsonl``, one JSON record per line with its
+    ``item``). :func:`read_records` reads them back."""
+
+    manifest_uri: str
+    """``s3://bucket/key`` of the manifest, in the task instance's own prefix."""
+    bucket: str
+    key: str
+    items: int
+    """How many items (prompts) the task had: the manifest's records belong to items ``0 .. items - 1``."""
+    records: int
+    """How many records the manifest holds (landed images, and a record per item that did not land completely)."""
+    images_landed: int
+    images_rejected: int
+    """Items the safety system refused (one ``rejected`` record each)."""
+    images_failed: int
+    """Items whose images are missing otherwise (one ``failed`` record each)."""
+    cost_usd: float | None
+    """What the landed images cost (their records' ``cost_usd``), ``None`` when a price is unknown."""
+    max_xcom_records: int
+    """The operator's limit that the records exceeded."""
 
 
 class TaskInstanceInfo(TypedDict):
@@ -177,14 +206,31 @@ def is_record(value: Any) -> bool:
     return isinstance(value, Mapping) and value.get("status") in STATUSES and "s3_uri" in value
 
 
+def is_manifest_summary(value: Any) -> bool:
+    """Whether ``value`` looks like a :class:`ManifestSummary` (a bulk task's return value when its records
+    are many)."""
+    return (
+        isinstance(value, Mapping)
+        and isinstance(value.get("manifest_uri"), str)
+        and isinstance(value.get("items"), int)
+        and isinstance(value.get("records"), int)
+    )
+
+
 def items_of(value: Any, *, strict: bool = False) -> list[tuple[int | None, list[Any]]]:
     """An operator's return value by item: ``[(None, records)]`` for a single-request operator's list of
     records, ``[(0, records), (1, records), ...]`` for a bulk task's list of lists (one per item). Entries are
-    given as they are, in order: callers keep what :func:`is_record` accepts.
+    given as they are, in order: callers keep what :func:`is_record` accepts. A :class:`ManifestSummary`
+    holds no records: read them first (:func:`read_records`).
 
     :param strict: refuse a value of another shape with :class:`TypeError` (else: no items).
     """
     expected = "expected a list of records or a list of lists of records"
+    if strict and is_manifest_summary(value):
+        raise TypeError(
+            f"records: a bulk task's manifest summary ({value['records']} records in {value['manifest_uri']}), "
+            "not its records; read them with airflow_provider_openai_images.records.read_records(value) first"
+        )
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
         if strict:
             raise TypeError(f"records: {expected}, not {type(value).__name__}")
@@ -209,3 +255,41 @@ def landed_records(value: Any) -> list[ImageRecord]:
         for record in entries
         if is_record(record) and record.get("status") == "landed"
     ]
+
+
+def manifest_records(text: str, items: int) -> list[list[ImageRecord]]:
+    """The records of a manifest's lines (``{"item": n, ...record}``), one list per item in item order; lines
+    of no item (a batch's unknown lines) are skipped.
+
+    :raises ValueError: for a line that is not JSON.
+    """
+    records: list[list[ImageRecord]] = [[] for _ in range(items)]
+    for line in text.splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            item = entry.pop("item", None) if isinstance(entry, dict) else None
+            if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < items:
+                records[item].append(entry)
+    return records
+
+
+def read_records(value: Any, *, aws_conn_id: str | None = "aws_default", s3_hook: "S3Hook | None" = None) -> Any:
+    """An operator's records, whatever it returned: a :class:`ManifestSummary` is read back from its manifest
+    in S3 (one list of records per item, as a bulk task returns when its records are few); any other value
+    is returned as it is. For a downstream task::
+
+        @task
+        def publish(output):
+            records_per_item = read_records(output)
+
+    :param aws_conn_id: the AWS connection to read the manifest with (the bulk task's ``aws_conn_id``).
+    :param s3_hook: an ``S3Hook`` to read with instead.
+    """
+    if not is_manifest_summary(value):
+        return value
+    if s3_hook is None:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        s3_hook = S3Hook(aws_conn_id=aws_conn_id)
+    location = S3Location.parse(value["manifest_uri"], parameter="manifest_uri")
+    return manifest_records(read_object(s3_hook, location, parameter="manifest_uri").decode(), value["items"])

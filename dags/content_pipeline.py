@@ -1,5 +1,5 @@
 """Scheduled content pipeline: the day's prompts generated in one bulk task, paced to the account's
-rate limit, deferred to the triggerer, then an ``index.json`` published from the manifest.
+rate limit, deferred to the triggerer, then an ``index.json`` published from its records.
 
 ``todays_prompts`` reads the 50 prompts of ``dags/prompts/content_pipeline.txt``;
 ``generate_images`` (:class:`OpenAIBulkGenerateImagesOperator`, ``deferrable=True``) generates them
@@ -7,7 +7,7 @@ eight at a time, at most ``openai_images_per_minute`` images a minute (an Airflo
 as fast as the server allows), within a budget, and lands each image at
 ``s3://BUCKET/content/{day}/{run}/generate_images/item-NNNNN/000.png`` the moment it arrives, with a
 ``manifest.jsonl`` beside them; the worker slot is free while the triggerer works. ``publish_index``
-turns the manifest into ``content/{day}/index.json``, which the CMS picks up (the day's latest run
+turns the records into ``content/{day}/index.json``, which the CMS picks up (the day's latest run
 wins). Set the Variable ``openai_images_bucket`` to choose the bucket.
 
 ``{day}`` is the run's logical date, or, for a run without one (triggered through the REST API or the CLI
@@ -71,17 +71,17 @@ with DAG(
     )
 
     @task
-    def publish_index(records_per_item: list[list[dict[str, Any]]], day: str, run_prefix: str) -> dict[str, Any]:
-        """Write the day's index next to the images, from the bulk task's manifest (records only, no bytes)."""
+    def publish_index(output: Any, day: str, bucket: str) -> dict[str, Any]:
+        """Write the day's index next to the images, from the bulk task's records (no bytes): its return value,
+        or, when its records are more than ``max_xcom_records``, its manifest in S3 (``read_records``)."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        bucket = records_per_item[0][0]["bucket"]
+        from airflow_provider_openai_images.records import landed_records, read_records
+
+        images = landed_records(read_records(output))
         prefix = f"content/{day}"
-        s3 = S3Hook()
-        lines = s3.read_key(f"{run_prefix}/generate_images/manifest.jsonl", bucket).splitlines()
-        images = [entry for entry in map(json.loads, lines) if entry["status"] == "landed"]
         index = {"date": day, "images": images}
-        s3.load_string(json.dumps(index, indent=1), f"{prefix}/index.json", bucket, replace=True)
+        S3Hook().load_string(json.dumps(index, indent=1), f"{prefix}/index.json", bucket, replace=True)
         return {"index_uri": f"s3://{bucket}/{prefix}/index.json", "images": len(images)}
 
-    publish_index(generated.output, day=DAY, run_prefix=RUN_PREFIX)
+    publish_index(generated.output, day=DAY, bucket=BUCKET)

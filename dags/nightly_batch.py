@@ -68,11 +68,14 @@ with DAG(
     )
 
     @task
-    def publish_index(records_per_item: list[list[dict[str, Any]]], day: str) -> dict[str, Any]:
-        """Write the night's index from the records (no bytes), with what the batch saved."""
+    def publish_index(output: Any, day: str) -> dict[str, Any]:
+        """Write the night's index from the records (no bytes), with what the batch saved; ``read_records`` reads
+        them from the manifest when the task returned its summary (more than ``max_xcom_records``)."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        records = [record for item in records_per_item for record in item]
+        from airflow_provider_openai_images.records import read_records
+
+        records = [record for item in read_records(output) for record in item]
         images = [record for record in records if record["status"] == "landed"]
         batch_cost = sum(record.get("cost_usd") or 0.0 for record in images)
         synchronous_cost = 2 * batch_cost  # the Batch API bills half the synchronous price

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import NotRequired, TypedDict
 
 from airflow_provider_openai_images import s3
-from airflow_provider_openai_images.records import ImageRecord, ItemFailure, failure_record
+from airflow_provider_openai_images.records import (
+    ImageRecord,
+    ItemFailure,
+    ManifestSummary,
+    failure_record,
+    manifest_records,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -92,11 +98,24 @@ def write_manifest(
 def read_manifest(s3_hook: S3Hook, uri: str, items: int) -> list[list[ImageRecord]]:
     """The records of a job's manifest, one list per item, in item order."""
     location = s3.S3Location.parse(uri, parameter="manifest")
-    records: list[list[ImageRecord]] = [[] for _ in range(items)]
-    for line in s3.read_object(s3_hook, location, parameter="manifest").decode().splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            item = entry.pop("item")
-            if isinstance(item, int) and 0 <= item < items:  # not the batch landing's unknown-line entries
-                records[item].append(entry)
-    return records
+    return manifest_records(s3.read_object(s3_hook, location, parameter="manifest").decode(), items)
+
+
+def manifest_summary(records: list[list[ImageRecord]], manifest_uri: str, max_xcom_records: int) -> ManifestSummary:
+    """What a bulk task returns instead of ``records`` (one list per item) when they are many."""
+    location = s3.S3Location.parse(manifest_uri, parameter="manifest")
+    flat = [record for item in records for record in item]
+    landed = [record for record in flat if record.get("status") == "landed"]
+    costs = [record.get("cost_usd") for record in landed]
+    return {
+        "manifest_uri": manifest_uri,
+        "bucket": location.bucket,
+        "key": location.key,
+        "items": len(records),
+        "records": len(flat),
+        "images_landed": len(landed),
+        "images_rejected": sum(record.get("status") == "rejected" for record in flat),
+        "images_failed": sum(record.get("status") == "failed" for record in flat),
+        "cost_usd": None if any(cost is None for cost in costs) else round(sum(c for c in costs if c is not None), 6),
+        "max_xcom_records": max_xcom_records,
+    }

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 
     from airflow_provider_openai_images.jobs.outcome import JobOutcome
     from airflow_provider_openai_images.jobs.spec import JobSpec
-    from airflow_provider_openai_images.records import ImageRecord
+    from airflow_provider_openai_images.records import ImageRecord, ManifestSummary
 
 ItemErrorAction = Literal["fail", "record"]
+#: about 70 KB of records in the metadata database (a record is some 700 bytes)
+DEFAULT_MAX_XCOM_RECORDS = 100
 _PROMPTS = "a non-empty list of prompts, each a text or an object with a 'prompt' and generate parameters"
 
 
@@ -37,9 +39,12 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
     the whole list and are checked before the first request. The task log shows progress every ten
     seconds or so.
 
-    Returns one list of :class:`~airflow_provider_openai_images.records.ImageRecord` per item, in input
-    order (a failed or rejected item ends with a ``failed`` or ``rejected`` record), and writes
-    ``{prefix}/manifest.jsonl``: one line per image or failure, with its ``item``.
+    Writes ``{prefix}/manifest.jsonl``: one line per image or failure, with its ``item``. Returns one list of
+    :class:`~airflow_provider_openai_images.records.ImageRecord` per item, in input order (a failed or
+    rejected item ends with a ``failed`` or ``rejected`` record); when there are more records than
+    ``max_xcom_records``, a :class:`~airflow_provider_openai_images.records.ManifestSummary` instead (counts,
+    cost and the manifest's URI), so that the metadata database holds a few hundred bytes, not every record.
+    :func:`~airflow_provider_openai_images.records.read_records` gives the records either way.
 
     :param prompts: the items (templated, or an upstream ``XComArg``): texts, or objects with a
         ``prompt`` and any generate parameter for that item (``size``, ``quality``, ``n``, ...); the
@@ -51,6 +56,8 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
     :param on_item_error: ``"fail"`` (default): after every item ran, the task fails if any did not land
         completely (landed images stay, and a retry pays only for the rest); ``"record"``: the task
         succeeds, the failures recorded. Safety rejections count as item failures here.
+    :param max_xcom_records: the most records returned through XCom (templated); above it, the task returns
+        the manifest's summary (``0``: always the summary).
 
     With ``deferrable=True`` the requests run in the triggerer and the worker slot is free meanwhile.
     With ``use_batch_api=True`` (see
@@ -65,6 +72,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
         "moderation",
         "max_concurrency",
         "images_per_minute",
+        "max_xcom_records",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"prompts": "json", "extra_body": "json"}
     request_type = RequestTypeOf("GenerateRequest")
@@ -78,6 +86,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
         max_concurrency: int | str = 8,
         images_per_minute: float | str | None = None,
         on_item_error: ItemErrorAction = "fail",
+        max_xcom_records: int | str = DEFAULT_MAX_XCOM_RECORDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -88,28 +97,33 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
         self.max_concurrency = max_concurrency
         self.images_per_minute = images_per_minute
         self.on_item_error = on_item_error
+        self.max_xcom_records = max_xcom_records
 
     def request_values(self) -> dict[str, Any]:
         """The values every item starts from (each item brings its own ``prompt``)."""
         return {name: getattr(self, name) for name in self.request_type.value_fields() if name != "prompt"}
 
-    # A bulk task returns one list of records per item, where the single-request operators return one list.
-    def execute(self, context: Context) -> list[list[ImageRecord]]:  # type: ignore[override]
+    # A bulk task returns one list of records per item (or their summary), where the others return one list.
+    def execute(self, context: Context) -> list[list[ImageRecord]] | ManifestSummary:  # type: ignore[override]
         from airflow_provider_openai_images.jobs.realtime import run_images_job
         from airflow_provider_openai_images.operators.deferral import defer_job
 
         spec = self.job_spec(context)
         if self.use_batch_api:
-            return self.announce(context, self.finish(self.run_in_batch(spec)))
+            return self.returned(context, self.run_in_batch(spec))
         if self.deferrable:
             defer_job(self, spec)
         outcome = asyncio.run(run_images_job(spec, hook=self.hook, s3_hook=self.s3_hook, logger=self.log))
-        return self.announce(context, self.finish(outcome))
+        return self.returned(context, outcome)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:  # type: ignore[override]
-        return self.announce(context, self.finish(self.outcome_of(event)))
+    def execute_complete(  # type: ignore[override]
+        self, context: Context, event: dict[str, Any]
+    ) -> list[list[ImageRecord]] | ManifestSummary:
+        return self.returned(context, self.outcome_of(event))
 
-    def execute_batch_complete(self, context: Context, event: dict[str, Any]) -> list[list[ImageRecord]]:
+    def execute_batch_complete(
+        self, context: Context, event: dict[str, Any]
+    ) -> list[list[ImageRecord]] | ManifestSummary:
         self.log_batch_spend(event)
         return self.execute_complete(context, event)
 
@@ -131,6 +145,7 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
             for model in sorted({ask.model for ask in asks}):
                 self.hook.check_model_lifecycle(model)
             concurrency = positive("max_concurrency", self.max_concurrency, int)
+            self._xcom_limit()
             pace = (
                 None
                 if self.images_per_minute in (None, "")
@@ -160,6 +175,32 @@ class OpenAIBulkGenerateImagesOperator(BaseOpenAIImagesBatchOperator, BaseOpenAI
                 ) from None
             items.append(values)
         return items
+
+    def returned(self, context: Context, outcome: JobOutcome) -> list[list[ImageRecord]] | ManifestSummary:
+        """What the task returns once the job ran: the records (Airflow told what landed), or their summary
+        when they are more than ``max_xcom_records``."""
+        from airflow_provider_openai_images.jobs.outcome import manifest_summary
+
+        records = self.announce(context, self.finish(outcome))
+        limit = self._xcom_limit()
+        if outcome["manifest_uri"] is None or sum(len(item) for item in records) <= limit:
+            return records
+        summary = manifest_summary(records, outcome["manifest_uri"], limit)
+        self.log.info(
+            "%d records (more than max_xcom_records=%d): returning the manifest's summary, %s; "
+            "read_records(output) reads them back",
+            summary["records"], limit, summary["manifest_uri"],
+        )  # fmt: skip
+        return summary
+
+    def _xcom_limit(self) -> int:
+        from airflow_provider_openai_images.core.numbers import strict_int
+        from airflow_provider_openai_images.exceptions import OpenAIImagesValidationError
+
+        limit = strict_int(self.max_xcom_records)
+        if limit is None or limit < 0:
+            raise OpenAIImagesValidationError("max_xcom_records", self.max_xcom_records, "a whole number, 0 or more")
+        return limit
 
     def finish(self, outcome: JobOutcome) -> list[list[ImageRecord]]:
         """Records per item in input order; with ``on_item_error="fail"``, fail if any item did not land completely."""

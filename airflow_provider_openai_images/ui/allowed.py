@@ -32,6 +32,8 @@ GALLERY_BUCKETS = "[openai_images] gallery_buckets"
 #: the fields beside the image that a record may name, and what each is
 BESIDE_IMAGE = {"thumbnail_uri": "thumbnail", "metadata_uri": "sidecar"}
 MAX_KEY_BYTES = 1024  # S3's limit
+#: a bulk task's manifest, in its task instance's prefix (``jobs/outcome.py`` writes it)
+MANIFEST = "manifest.jsonl"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SHOWN = 160  # characters of a record's value quoted in a reason
 
@@ -134,6 +136,22 @@ def record_objects(record: Mapping[str, Any], scope: TaskInstanceScope) -> Recor
             _check_key(other.key, scope.prefix, name)
             beside[name] = other
     return RecordObjects(image=image, thumbnail=beside["thumbnail"], sidecar=beside["sidecar"])
+
+
+def manifest_location(summary: Mapping[str, Any], scope: TaskInstanceScope) -> S3Location:
+    """Where a bulk task's manifest summary says its records are, if the gallery may read it there: only
+    ``{prefix}/manifest.jsonl`` of the task instance's own prefix, in an allowed bucket. :class:`Refused`
+    otherwise."""
+    location = _location(summary.get("manifest_uri"), "manifest_uri")
+    if scope.refused is not None:
+        raise Refused(scope.refused)
+    if location.bucket not in scope.buckets:
+        raise Refused(f"the manifest's bucket {_shown(location.bucket)} is not one this task instance may use")
+    if location.key != f"{scope.prefix}/{MANIFEST}":
+        raise Refused(
+            f"the manifest {_shown(location.key)} is not this task instance's {_shown(scope.prefix + '/' + MANIFEST)}"
+        )
+    return location
 
 
 def key_problem(key: str) -> str | None:

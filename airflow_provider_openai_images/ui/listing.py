@@ -2,8 +2,10 @@
 
 Read-only, through the API server's session. An operator of this provider returns a list of
 :class:`~airflow_provider_openai_images.records.ImageRecord` (a bulk task a list of such lists, one per
-item); any other return value is not about images and is skipped. A custom XCom backend that keeps only
-references in the database is not resolved (the API server does not run XCom backends).
+item), or, when its records are many, a :class:`~airflow_provider_openai_images.records.ManifestSummary`,
+whose records are read from the manifest in S3, only where the task instance's scope allows. Any other
+return value is not about images and is skipped. A custom XCom backend that keeps only references in the
+database is not resolved (the API server does not run XCom backends).
 
 Every record that names an object is checked (:func:`~airflow_provider_openai_images.ui.allowed.record_objects`)
 against its task instance's scope (:mod:`~airflow_provider_openai_images.ui.scopes`): a found record carries
@@ -19,8 +21,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airflow_provider_openai_images.records import is_record, items_of
-from airflow_provider_openai_images.ui.allowed import RecordObjects, Refused, TaskInstanceScope, record_objects
+from airflow_provider_openai_images.records import is_manifest_summary, is_record, items_of, manifest_records
+from airflow_provider_openai_images.ui.allowed import (
+    RecordObjects,
+    Refused,
+    TaskInstanceScope,
+    manifest_location,
+    record_objects,
+)
 from airflow_provider_openai_images.ui.scopes import task_instance_scopes
 
 
@@ -81,14 +89,55 @@ def find_records(
     if map_index is not None:
         query = query.where(XComModel.map_index == map_index)
     found: list[FoundRecord] = []
+    summaries: dict[tuple[str, int], Mapping[str, Any]] = {}
     for row in session.execute(query.order_by(XComModel.task_id, XComModel.map_index)):
         try:
             value = XComModel.deserialize_value(row)
         except (TypeError, ValueError):
             continue
-        found += records_of(row.task_id, row.map_index, value)
-    named = {(one.task_id, one.map_index) for one in found if one.names_objects}
-    return vetted(found, task_instance_scopes(session, dag_id, run_id, named))
+        if is_manifest_summary(value):
+            summaries[(row.task_id, row.map_index)] = value
+        else:
+            found += records_of(row.task_id, row.map_index, value)
+    named = {(one.task_id, one.map_index) for one in found if one.names_objects} | set(summaries)
+    scopes = task_instance_scopes(session, dag_id, run_id, named)
+    for (task, index), summary in summaries.items():
+        found += manifest_found(task, index, summary, scopes[(task, index)])
+    found.sort(key=lambda one: (one.task_id, one.map_index))  # stable: items and positions stay in order
+    return vetted(found, scopes)
+
+
+def manifest_found(
+    task_id: str, map_index: int, summary: Mapping[str, Any], scope: TaskInstanceScope
+) -> list[FoundRecord]:
+    """The records of a bulk task's manifest, read only from its own ``manifest.jsonl``; when that cannot be,
+    one ``failed`` entry that says why (so the gallery shows that records are missing, and where)."""
+    from fastapi import HTTPException
+
+    from airflow_provider_openai_images.ui.objects import read_manifest
+
+    try:
+        text = read_manifest(manifest_location(summary, scope))
+        lines = text.count("\n") + 1
+        per_item = manifest_records(text, min(int(summary["items"]), lines))
+    except Refused as refusal:
+        return [_unread(task_id, map_index, summary, refusal.reason)]
+    except HTTPException as error:
+        return [_unread(task_id, map_index, summary, str(error.detail))]
+    except ValueError as error:  # a line that is not JSON
+        return [_unread(task_id, map_index, summary, f"a line is not JSON ({error})")]
+    return [
+        FoundRecord(task_id, map_index, item, position, record)
+        for item, records in enumerate(per_item)
+        for position, record in enumerate(records)
+        if is_record(record)
+    ]
+
+
+def _unread(task_id: str, map_index: int, summary: Mapping[str, Any], reason: str) -> FoundRecord:
+    message = f"the records of this task's manifest summary ({summary.get('manifest_uri')!r}) were not read: {reason}"
+    record = {"status": "failed", "s3_uri": None, "model": None, "request_id": None, "code": None, "message": message}
+    return FoundRecord(task_id, map_index, None, 0, record)
 
 
 def vetted(found: list[FoundRecord], scopes: Mapping[tuple[str, int], TaskInstanceScope]) -> list[FoundRecord]:

@@ -21,6 +21,11 @@ from fastapi.responses import StreamingResponse
 from airflow_provider_openai_images.s3 import S3Location
 
 CHUNK_BYTES = 64 * 1024
+#: the largest manifest the gallery reads (some 700 bytes a record: about 90,000 records)
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+#: how long a read manifest is reused (a thumbnail request would read it again otherwise)
+MANIFEST_TTL_SECONDS = 60.0
+MANIFESTS_KEPT = 8
 #: the largest sidecar read for its prompt (a sidecar bounds its prompt to 4000 characters)
 MAX_SIDECAR_BYTES = 1024 * 1024
 #: what the gallery serves as an image; anything else goes out as ``application/octet-stream``
@@ -34,6 +39,8 @@ CLIENT_TTL_SECONDS = 300.0
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
 
 _clients: dict[str, tuple[float, Any]] = {}
+_manifests: dict[S3Location, tuple[float, str]] = {}
+_manifests_lock = threading.Lock()
 _clients_lock = threading.Lock()
 
 
@@ -86,6 +93,27 @@ def read_sidecar(location: S3Location) -> dict[str, Any]:
     except ValueError:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"The sidecar {location.uri} is not JSON") from None
     return sidecar if isinstance(sidecar, dict) else {}
+
+
+def read_manifest(location: S3Location) -> str:
+    """A bulk task's manifest (at most :data:`MAX_MANIFEST_BYTES`), kept for :data:`MANIFEST_TTL_SECONDS`."""
+    with _manifests_lock:
+        read_at, text = _manifests.get(location, (0.0, ""))
+        if time.monotonic() - read_at <= MANIFEST_TTL_SECONDS:
+            return text
+    body = _get(location)["Body"]
+    try:
+        data = body.read(MAX_MANIFEST_BYTES + 1)
+    finally:
+        body.close()
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"The manifest {location.uri} is too large")
+    text = data.decode("utf-8", "replace")
+    with _manifests_lock:
+        if len(_manifests) >= MANIFESTS_KEPT:
+            _manifests.pop(min(_manifests, key=lambda kept: _manifests[kept][0]))
+        _manifests[location] = (time.monotonic(), text)
+    return text
 
 
 def is_missing(error: HTTPException) -> bool:

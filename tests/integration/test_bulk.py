@@ -131,3 +131,34 @@ def test_a_deferred_generate_task_lands_its_images_in_the_trigger(
     assert len(images_api_emulator.requests_to("generations")) == 2, "the trigger's client retried the 503"
     sidecar = json.loads(bucket_objects(s3)[records[0]["metadata_uri"].removeprefix(f"s3://{BUCKET}/")]["Body"])
     assert [attempt["status"] for attempt in sidecar["provenance"]["attempts"]] == [503, 200]
+
+
+#: prompts of the bounded-XCom test: more records than max_xcom_records (100); 5,000 in tests/unit
+MANY = 150
+
+
+@pytest.mark.parametrize("dag_id", ["bulk_generate", "bulk_generate_deferred"])
+def test_a_bulk_task_with_more_records_than_max_xcom_records_returns_its_manifest_summary(
+    dagbag: Any, images_api_emulator: ImagesAPIEmulator, s3: Any, dag_id: str
+) -> None:
+    """The metadata database holds a few hundred bytes for any number of prompts, deferred or not; the
+    records are in the manifest, and ``read_records`` gives them back as the task would have returned them."""
+    from airflow_provider_openai_images.records import is_manifest_summary, read_records
+
+    run = run_dag(dagbag, dag_id, count=MANY, max_concurrency=32)
+    assert run.state == "success"
+    (summary,) = return_values(run, "generate")
+    assert is_manifest_summary(summary), f"not a manifest summary: {str(summary)[:200]}"
+    assert len(json.dumps(summary)) < 1000
+    prefix = prefix_of(run, dag_id)
+    assert summary["manifest_uri"] == f"s3://{BUCKET}/{prefix}/manifest.jsonl"
+    images = MANY + 1  # item 3 asks for two
+    assert (summary["items"], summary["records"], summary["images_landed"]) == (MANY, images, images)
+    assert (summary["images_rejected"], summary["images_failed"], summary["max_xcom_records"]) == (0, 0, 100)
+    per_item = read_records(summary)
+    assert [len(records) for records in per_item] == [1, 1, 1, 2] + [1] * (MANY - 4)
+    lines = manifest(s3, prefix)
+    assert per_item == [[{k: v for k, v in line.items() if k != "item"} for line in lines if line["item"] == n]
+                        for n in range(MANY)]  # fmt: skip
+    assert summary["cost_usd"] == pytest.approx(sum(record["cost_usd"] for item in per_item for record in item))
+    assert len(images_in(s3)) == images

@@ -204,6 +204,25 @@ def test_images_and_thumbnails_stream_from_s3_as_their_records_say(landed: Lande
         assert thumbnail.body == stored["Body"].read()
 
 
+def test_a_bulk_task_that_returned_its_manifest_summary_is_listed_and_served_from_its_manifest(
+    landed: Landed,
+) -> None:
+    """``max_xcom_records=0``: the XCom holds the summary only; the gallery reads the task instance's own
+    manifest and lists and serves the same images as for records in XCom."""
+    run_id = landed.cluster.run(BULK, {"count": 3, "max_xcom_records": 0})
+    summary = landed.cluster.airflow.xcom(BULK, run_id, "generate")
+    assert (summary["items"], summary["records"], summary["images_landed"]) == (3, 3, 3), summary
+    page = landed.listing(BULK, run_id)
+    assert [(image["item"], image["status"], image["refused"]) for image in page["images"]] == [
+        (0, "landed", None), (1, "landed", None), (2, "landed", None)
+    ]  # fmt: skip
+    assert page["summary"]["landed"] == 3
+    assert page["summary"]["cost_usd"] == pytest.approx(summary["cost_usd"])
+    for image in page["images"]:
+        for url in (image["image_url"], image["thumbnail_url"], image["prompt_url"]):
+            assert landed.cluster.get(url, user="viewer").status == 200, url
+
+
 def test_an_animated_gif_and_an_svg_are_listed_and_served_as_what_they_are(landed: Landed) -> None:
     ((gif,), (svg,)) = (landed.listing("models_today", run)["images"] for run in (landed.gif_run, landed.svg_run))
     assert (gif["status"], gif["has_thumbnail"], svg["status"], svg["has_thumbnail"]) == (

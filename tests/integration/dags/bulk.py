@@ -17,6 +17,7 @@ PARAMS = {
     "images_per_minute": Param("", type=["string", "number"]),
     "max_images": Param("", type=["string", "integer"]),
     "model": Param("gpt-image-2.5-flare", type="string"),
+    "max_xcom_records": Param(100, type="integer"),
 }
 
 
@@ -45,6 +46,7 @@ for dag_id, deferrable, on_item_error in (
             max_concurrency="{{ params.max_concurrency }}",
             images_per_minute="{{ params.images_per_minute }}",
             max_images="{{ params.max_images }}",
+            max_xcom_records="{{ params.max_xcom_records }}",
             on_item_error=on_item_error,
             deferrable=deferrable,
             s3_bucket=BUCKET,

@@ -68,7 +68,8 @@ def test_each_class_declares_only_its_own_arguments() -> None:
     assert own_arguments(OpenAIEditImageOperator) == {"prompt", "mask", "mask_box", "markup", "input_fidelity"}
     assert own_arguments(OpenAICreateImageVariationOperator) == set()
     assert own_arguments(OpenAIBulkGenerateImagesOperator) == {
-        "prompts", "style", "moderation", "max_concurrency", "images_per_minute", "on_item_error"
+        "prompts", "style", "moderation", "max_concurrency", "images_per_minute", "on_item_error",
+        "max_xcom_records",
     }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ their foreign keys), so the queries are the ones the API server runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -135,3 +136,78 @@ def test_the_configured_buckets_replace_the_task_bucket(session: Session, monkey
     own, shared = listing.find_records(session, DAG, RUN)
     assert "is not one of [openai_images] gallery_buckets" in str(own.refused)
     assert shared.objects is not None
+
+
+def _summary(manifest_key: str, bucket: str = BUCKET, items: int = 2) -> dict[str, Any]:
+    return {"manifest_uri": f"s3://{bucket}/{manifest_key}", "bucket": bucket, "key": manifest_key,
+            "items": items, "records": items, "images_landed": items}  # fmt: skip
+
+
+@pytest.fixture
+def manifests(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The manifests "in S3" (URI -> text) the listing may read; every read is recorded under ``"read"``."""
+    from airflow_provider_openai_images.ui import objects
+
+    stored: dict[str, str] = {}
+    reads: list[str] = []
+
+    def read_manifest(location: Any) -> str:
+        reads.append(location.uri)
+        return stored[location.uri]
+
+    monkeypatch.setattr(objects, "read_manifest", read_manifest)
+    stored["read"] = reads  # type: ignore[assignment]
+    return stored
+
+
+def _lines(*records: tuple[int, dict[str, Any]]) -> str:
+    return "\n".join(json.dumps({"item": item, **record}) for item, record in records) + "\n"
+
+
+def test_a_manifest_summary_is_listed_from_its_own_manifest_each_record_checked(
+    session: Session, manifests: dict[str, Any]
+) -> None:
+    own = f"{PREFIX}/generate"
+    manifests[f"s3://{BUCKET}/{own}/manifest.jsonl"] = _lines(
+        (0, _landed(f"{own}/item-00000/000.png")),
+        (1, _landed("salaries.csv", bucket="hr-payroll")),  # a forged line: refused like a forged XCom record
+        (1, {"status": "rejected", "s3_uri": None, "model": "m", "code": "moderation_blocked"}),
+    )
+    _add(session, "generate", -1, _summary(f"{own}/manifest.jsonl"), {"s3_bucket": BUCKET, "s3_key_prefix": None})
+    served, salaries, rejected = listing.find_records(session, DAG, RUN)
+    assert (served.item, salaries.item, rejected.item) == (0, 1, 1)
+    assert served.objects is not None
+    assert served.objects.image.key == f"{own}/item-00000/000.png"
+    assert "'hr-payroll' is not this task's own bucket" in str(salaries.refused)
+    assert rejected.record["status"] == "rejected"
+    assert manifests["read"] == [f"s3://{BUCKET}/{own}/manifest.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("manifest_uri", "why"),
+    [
+        (f"s3://{BUCKET}/{PREFIX}/other/manifest.jsonl", "is not this task instance's"),
+        (f"s3://hr-payroll/{PREFIX}/generate/manifest.jsonl", "is not one this task instance may use"),
+        (f"s3://{BUCKET}/{PREFIX}/generate/item-00000/000.json", "is not this task instance's"),
+        (f"s3://{BUCKET}/{PREFIX}/generate/../other/manifest.jsonl", "is not this task instance's"),
+        ("https://example.com/manifest.jsonl", "is not an s3://bucket/key URI"),
+    ],
+)
+def test_a_summary_pointing_anywhere_but_its_own_manifest_is_never_read(
+    session: Session, manifests: dict[str, Any], manifest_uri: str, why: str
+) -> None:
+    summary = _summary("x") | {"manifest_uri": manifest_uri}
+    _add(session, "generate", -1, summary, {"s3_bucket": BUCKET, "s3_key_prefix": None})
+    (unread,) = listing.find_records(session, DAG, RUN)
+    assert unread.record["status"] == "failed"
+    assert why in unread.record["message"]
+    assert "were not read" in unread.record["message"]
+    assert manifests["read"] == []
+
+
+def test_a_manifest_that_is_not_json_is_said_not_read(session: Session, manifests: dict[str, Any]) -> None:
+    own = f"{PREFIX}/generate"
+    manifests[f"s3://{BUCKET}/{own}/manifest.jsonl"] = "{not json\n"
+    _add(session, "generate", -1, _summary(f"{own}/manifest.jsonl", items=10**12), {"s3_bucket": BUCKET})
+    (unread,) = listing.find_records(session, DAG, RUN)
+    assert "a line is not JSON" in unread.record["message"]
