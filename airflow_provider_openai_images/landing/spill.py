@@ -120,6 +120,11 @@ class S3Spill:
 
     An image's bytes are written before its provenance, and only images with both are loaded: a spill cut
     half way holds nothing a retry would trust.
+
+    Once :meth:`load` has listed the spill (recovery does, before anything is paid), the spill knows which
+    images it holds, and :meth:`discard` removes only those: landing an image that never waited here costs
+    no S3 request. Before a listing (``overwrite=True`` skips recovery), every discard removes, in case an
+    earlier try left the image here.
     """
 
     def __init__(self, bucket: str, prefix: str, root: str, s3_hook: S3Hook) -> None:
@@ -130,6 +135,7 @@ class S3Spill:
         self.prefix = f"{parts.path.strip('/')}/{_digest(bucket, prefix)}".lstrip("/")
         self.s3_hook = s3_hook
         self.fallback = SpillDirectory(bucket, prefix)
+        self._held: set[int] | None = None  # the indices with an object here; None: not listed yet
 
     @property
     def where(self) -> str:
@@ -143,6 +149,8 @@ class S3Spill:
             for suffix, body in ((".bin", content), (".json", json.dumps(provenance, default=str).encode())):
                 key = self._key(index, suffix)
                 s3.put_object(self.s3_hook, SPILL_WRITE_RETRY, Bucket=self.bucket, Key=key, Body=body)
+                if self._held is not None:
+                    self._held.add(index)
         except Exception as error:
             if not s3.is_transient_s3_error(error):
                 raise
@@ -155,9 +163,10 @@ class S3Spill:
     def load(self) -> Kept:
         kept = self.fallback.load()
         sizes = s3.object_sizes(self.s3_hook, self.bucket, f"{self.prefix}/")
+        self._held = {int(stem) for stem in (key.rsplit("/", 1)[-1].split(".", 1)[0] for key in sizes) if _index(stem)}
         for key in sorted(sizes):
             name = key.rsplit("/", 1)[-1]
-            if not (name.endswith(".bin") and name[:-4].isascii() and name[:-4].isdigit()):
+            if not (name.endswith(".bin") and _index(name[:-4])):
                 continue
             provenance_key = key[:-4] + ".json"
             if provenance_key not in sizes:
@@ -171,14 +180,23 @@ class S3Spill:
 
     def discard(self, index: int) -> None:
         self.fallback.discard(index)
+        if self._held is not None and index not in self._held:
+            return
         keys = [{"Key": self._key(index, suffix)} for suffix in (".bin", ".json")]
         try:
             self.s3_hook.get_conn().delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+            if self._held is not None:
+                self._held.discard(index)
         except Exception as error:  # the image landed: a copy left behind is skipped by the next recovery
             if not s3.is_transient_s3_error(error):
                 raise
             log.warning("Could not remove image %d from the spill %s (%s); it is in S3 already", index, self.where,
                         error)  # fmt: skip
+
+
+def _index(stem: str) -> bool:
+    """Whether ``stem`` names an image index (``007``)."""
+    return stem.isascii() and stem.isdigit()
 
 
 def _storage_path(root: str, conn_id: str | None) -> Any:

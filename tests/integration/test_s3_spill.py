@@ -129,3 +129,45 @@ def test_with_an_s3_spill_a_retry_on_another_worker_pays_nothing(
     assert api.billed_images == 2
     assert len(images_in(spill_bucket)) == 2
     assert spilled_keys(spill_bucket) == [], "the spill is emptied once the images landed"
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.integers(0, 4), max_size=3, unique=True),
+    st.lists(st.tuples(st.sampled_from(["save", "discard"]), st.integers(0, 4)), max_size=8),
+)
+def test_a_listed_spill_still_holds_exactly_what_was_saved_and_not_discarded(
+    moto_s3_server: Any, earlier: list[int], operations: Any
+) -> None:
+    """After a listing (recovery), the spill tracks what it holds; another worker's spill sees the same."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        from airflow_provider_openai_images.testing.pytest_plugin import fresh_moto_bucket
+
+        fresh_moto_bucket(moto_s3_server, monkeypatch, SPILL_BUCKET)
+        expected = {index: picture(4 + index, 5) for index in earlier}
+        for index, content in expected.items():  # an earlier try, on another worker
+            open_spill(BUCKET, "p/t", SPILL_PATH, s3_hook()).save(index, content, PROVENANCE)
+        spill = open_spill(BUCKET, "p/t", SPILL_PATH, s3_hook())
+        assert sorted(spill.load()) == sorted(expected)
+        for operation, index in operations:
+            if operation == "save":
+                expected[index] = picture(4 + index, 4)
+                spill.save(index, expected[index], PROVENANCE)
+            else:
+                expected.pop(index, None)
+                spill.discard(index)
+        elsewhere = open_spill(BUCKET, "p/t", SPILL_PATH, s3_hook())
+        assert {index: content for index, (content, _) in elsewhere.load().items()} == expected
+
+
+def test_landing_with_an_s3_spill_sends_the_spill_nothing_but_one_listing_per_item(
+    dagbag: Any, api: ImagesAPIEmulator, s3_proxy: S3FaultProxy, spill_bucket: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing waited in the spill: recovery lists it once, and landing removes nothing from it."""
+    for name, value in api.connection_env(spill_path=SPILL_PATH).items():
+        monkeypatch.setenv(name, value)
+    s3_proxy.reset()
+    run = run_dag(dagbag, "bulk_generate", count=6, max_concurrency=3)
+    assert run.state == "success"
+    to_spill = [(r.method, r.path.split("?")[0]) for r in s3_proxy.requests if r.path.startswith(f"/{SPILL_BUCKET}")]
+    assert to_spill == [("GET", f"/{SPILL_BUCKET}")] * 6, "one listing per item, no write, no delete"
