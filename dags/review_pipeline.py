@@ -5,8 +5,10 @@ task and the ``index.json`` the CMS picks up.
 makes one image per prompt of the trigger form's ``prompts``, landed under
 ``s3://BUCKET/review/{run_id}/generate_images/``; a prompt the safety system refuses is recorded, not
 fatal. ``prepare_review`` turns the records into the review's subject, Markdown body and options with
-:func:`~airflow_provider_openai_images.review.review_request` (one option per landed image, rejected
-prompts listed apart, each line linked to the run's gallery page). ``review_images`` waits (in the
+:func:`~airflow_provider_openai_images.review.review_request`: each landed image's thumbnail, served
+by the gallery and loaded by the UI with the reviewer's own session, its facts and a link to the task's
+gallery page; one option per landed image labelled with its number and a prompt excerpt (``#2 · …remote
+work: a tidy desk…``); rejected prompts listed apart. ``review_images`` waits (in the
 ``awaiting_input`` state, no worker slot held) until someone picks the images to publish, in the UI's
 Required Actions or through the REST API, for at most three days (then it fails and nothing is
 published). ``publish_index`` writes ``s3://BUCKET/review/{run_id}/index.json`` with the approved
@@ -27,7 +29,8 @@ from airflow.sdk import DAG, Param, task
 
 from airflow_provider_openai_images.keys import key_segment
 from airflow_provider_openai_images.operators import OpenAIBulkGenerateImagesOperator
-from airflow_provider_openai_images.review import ReviewRequest, approved, review_request
+from airflow_provider_openai_images.records import read_records
+from airflow_provider_openai_images.review import ReviewRequest, approved, gallery_thumbnail_url, review_request
 
 BUCKET = "{{ var.value.get('openai_images_bucket', 'openai-images-demo') }}"
 PREFIX = "review/{{ run_id | key_segment }}"
@@ -70,14 +73,17 @@ with DAG(
     )
 
     @task(multiple_outputs=True)
-    def prepare_review(
-        records_per_item: list[list[Any]], dag_run: Any = None, params: dict[str, Any] | None = None
-    ) -> ReviewRequest:
+    def prepare_review(output: Any, dag_run: Any = None, params: dict[str, Any] | None = None) -> ReviewRequest:
         """The review's subject, body and options, from the records (at run time: XCom, not parse time)."""
         from airflow_provider_openai_images.operators.links import gallery_url
 
         link = gallery_url(dag_run.dag_id, dag_run.run_id, "generate_images")
-        return review_request(records_per_item, prompts=(params or {})["prompts"], gallery_url=link)
+        return review_request(
+            read_records(output),
+            prompts=(params or {})["prompts"],
+            gallery_url=link,
+            thumbnail_url=gallery_thumbnail_url(link),
+        )
 
     request = prepare_review(generated.output)
     review = ImageReviewOperator(
@@ -91,12 +97,17 @@ with DAG(
 
     @task
     def publish_index(
-        records_per_item: list[list[Any]], answer: dict[str, Any], bucket: str, prefix: str, run_id: str | None = None
+        output: Any,
+        answer: dict[str, Any],
+        bucket: str,
+        prefix: str,
+        run_id: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write ``index.json`` beside the images with the approved records only (records, no bytes)."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        images = approved(records_per_item, answer)
+        images = approved(read_records(output), answer, prompts=(params or {})["prompts"])
         reviewer = answer.get("responded_by_user") or {}
         index = {
             "run_id": run_id,

@@ -112,22 +112,25 @@ def test_a_reviewer_s_choice_through_the_rest_api_is_exactly_what_gets_published
 
     hitl_path = f"{cluster.run_path(REVIEW_DAG, run_id)}/taskInstances/review_images/-1/hitlDetails"
     detail = airflow.api("GET", hitl_path)
-    labels = ["item 0 · image 0", "item 2 · image 0", "item 3 · image 0"]
+    labels = ["#1 · A lighthouse at dusk", "#2 · A fox in fresh snow", "#3 · A tram in the rain"]
     assert detail["options"] == [*labels, NONE_OPTION]
     assert detail["multiple"] is True
     assert detail["response_received"] is False
     assert detail["subject"] == "Review 3 new images (1 not landed)"
     body = detail["body"]
     shown, not_landed = body.split("**Not landed**")
-    for label, records in zip(labels, (per_item[0], per_item[2], per_item[3]), strict=True):
-        (line,) = [line for line in shown.splitlines() if line.startswith(f"- **{label}**")]
-        assert f"`{records[0]['s3_uri']}`" in line
-        assert "gpt-image-2.5-flare, 1024x1024" in line
-        assert "[gallery](" in line
+    entries = shown.split("\n- ")[1:]  # one list entry per landed image: label, thumbnail, facts
+    for entry, label, records in zip(entries, labels, (per_item[0], per_item[2], per_item[3]), strict=True):
+        assert entry.startswith("**" + label.replace("#", "\\#") + "**")
+        assert f"`{records[0]['s3_uri']}`" in entry
+        assert "gpt-image-2.5-flare, 1024x1024" in entry
+        assert "[gallery](" in entry
+        thumbnail = f"/thumbnail?map_index=-1&key={records[0]['key']}&v={records[0]['sha256']}"
+        assert thumbnail in entry, "the thumbnail inline, from the gallery"
     assert "A fox in fresh snow" in shown, "each item's prompt heads its images"
     assert "item 1 (A forbidden poster): rejected (moderation\\_blocked)" in not_landed
 
-    chosen = ["item 0 · image 0", "item 3 · image 0"]
+    chosen = [labels[0], labels[2]]
     answer = airflow.api("PATCH", hitl_path, {"chosen_options": chosen, "params_input": {}})
     assert answer["chosen_options"] == chosen
     with pytest.raises(LocalAirflowError, match="409"):
