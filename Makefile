@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo gallery cluster test test-cluster lint typecheck docs unit integration fuzz bench clean test-oldest clean-oldest
+.PHONY: install demo gallery cluster test test-cluster lint typecheck docs unit integration fuzz bench bench-cluster clean test-oldest clean-oldest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,14 @@ bench: $(STAMP)
 	$(PY) benchmarks/import_time.py
 	$(PY) benchmarks/bulk.py
 	$(PY) benchmarks/batch.py
+
+# A day's prompts (1,000, as 4 bulk tasks of 250) on the Celery cluster of `make cluster`, non-deferrable and
+# deferrable, at L = 2 s and an account rate of 600 images a minute: wall against N/R, worker-slot seconds,
+# memory, Postgres rows and XCom bytes per image (about 8 minutes; not part of `make bench`).
+# BENCH_CLUSTER_ARGS passes options: `make bench-cluster BENCH_CLUSTER_ARGS='--prompts-per-task 20 --latency 0.5'`.
+bench-cluster: $(STAMP)
+	$(PY) scripts/cluster_services.py install
+	$(PY) benchmarks/cluster.py $(BENCH_CLUSTER_ARGS)
 
 clean: clean-oldest
 	rm -rf $(VENV) demo-output .airflow-demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
