@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow_provider_openai_images import s3
 from airflow_provider_openai_images.core.pacing import RequestPacer
 from airflow_provider_openai_images.exceptions import OpenAIImagesError
-from airflow_provider_openai_images.jobs.accounting import answer_provenance
+from airflow_provider_openai_images.jobs.accounting import answer_provenance, possibly_billed_cost
 from airflow_provider_openai_images.jobs.failures import describe_failure, not_landed
 from airflow_provider_openai_images.jobs.outcome import (
     ItemOutcome,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_openai_images.core.async_client import AsyncImagesClient
     from airflow_provider_openai_images.core.pricing import PriceTable
+    from airflow_provider_openai_images.core.requests import ImageRequest
     from airflow_provider_openai_images.core.responses import GeneratedImage
     from airflow_provider_openai_images.hooks import OpenAIImagesHook
 
@@ -87,6 +88,7 @@ class ImagesJob:
         self.progress_every = progress_every
         self._started = time.monotonic()
         self._threads: ThreadPoolExecutor | None = None
+        self._input_threads: ThreadPoolExecutor | None = None
         self._done = 0
         self._spend = no_spend()
 
@@ -94,10 +96,14 @@ class ImagesJob:
         """Run every item (at most ``max_concurrency`` requests in flight) and write the manifest."""
         spec = self.spec
         concurrency = max(1, spec["max_concurrency"])
-        # Its own threads: as many landings at once as requests in flight, and in a triggerer, no
-        # starving other triggers of the event loop's shared default pool.
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="images-job") as threads:
-            self._threads = threads
+        # Its own threads, so that in a triggerer no other trigger starves of the event loop's shared pool; and
+        # apart, those that read a request's inputs, so that landings S3 makes slow never hold back the next
+        # requests (landing runs beside the requests, not between them).
+        with (
+            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="images-job") as threads,
+            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="images-job-inputs") as input_threads,
+        ):
+            self._threads, self._input_threads = threads, input_threads
             sizes: Mapping[str, int] = {}
             if not spec["overwrite"]:
                 sizes = await self._off_loop(s3.object_sizes, self.s3_hook, spec["bucket"], f"{spec['prefix']}/")
@@ -123,9 +129,10 @@ class ImagesJob:
         self.log.info("%s", self.progress())
         return {"items": list(items), "manifest_uri": manifest_uri, "spend": self._spend}
 
-    async def _off_loop(self, function: Callable[..., T], *args: Any) -> T:
+    async def _off_loop(self, function: Callable[..., T], *args: Any, threads: ThreadPoolExecutor | None = None) -> T:
         """``function(*args)`` in the job's threads, so the event loop keeps requests in flight meanwhile."""
-        return await asyncio.get_running_loop().run_in_executor(self._threads, functools.partial(function, *args))
+        call = functools.partial(function, *args)
+        return await asyncio.get_running_loop().run_in_executor(threads or self._threads, call)
 
     def progress(self) -> str:
         """``items 12/40, images 12 landed, 23.5 images/min, $0.48 so far``."""
@@ -176,13 +183,17 @@ class ImagesJob:
         if not missing:
             return item_outcome(landed, None, item["values"].get("model"))
         request_type = REQUEST_TYPES[item["endpoint"]]
+        request: ImageRequest | None = None
         async with slots:
             try:
-                files = await self._off_loop(read_item_inputs, self.s3_hook, item)
+                files = await self._off_loop(read_item_inputs, self.s3_hook, item, threads=self._input_threads)
                 request = request_type.from_values({**item["values"], "n": len(missing)}, **files)
                 response = await self.client.send(request)
             except OpenAIImagesError as error:
-                return item_outcome(landed, self.describe_failure(error), item["values"].get("model"))
+                why = self.describe_failure(error)
+                if why["kind"] == "possibly_billed" and request is not None:
+                    why["possibly_billed_cost_usd"] = possibly_billed_cost(self.prices, request, error.attempt_log)
+                return item_outcome(landed, why, item["values"].get("model"))
         provenance = answer_provenance(
             request,
             response,

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from airflow_provider_openai_images.core.requests import EditRequest, ImageFile
 from airflow_provider_openai_images.hooks import OpenAIImagesHook
@@ -127,6 +128,49 @@ def test_staged_inputs_are_read_back_for_an_edit(emulator: ImagesAPIEmulator, s3
     (sent,) = emulator.requests_to("edits")
     assert decode(sent.files[0].content).size == (64, 48)
     assert outcome["manifest_uri"] is None
+
+
+@pytest.mark.parametrize("endpoint", ["generations", "edits"])
+def test_landings_that_s3_makes_slow_never_hold_back_the_next_requests(
+    emulator: ImagesAPIEmulator, s3_hook: Any, monkeypatch: pytest.MonkeyPatch, endpoint: str
+) -> None:
+    """Two requests in flight, each landing taking a second: every request (an edit reads its inputs from S3
+    first) has gone out before the first landing ends."""
+    from airflow_provider_openai_images.landing.lander import ImageLander
+
+    emulator.latency = 0.05
+    sent: list[float] = []
+    landed: list[float] = []
+    land_each = ImageLander.land_each
+
+    def slow_land_each(self: ImageLander, images: Any) -> Any:
+        images = list(images)
+        if not images:  # recovery, before the requests: nothing kept
+            return land_each(self, images)
+        time.sleep(1.0)
+        try:
+            return land_each(self, images)
+        finally:
+            landed.append(time.monotonic())
+
+    class Watching(httpx.AsyncBaseTransport):
+        inner = emulator.transport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            sent.append(time.monotonic())
+            return await self.inner.handle_async_request(request)
+
+    monkeypatch.setattr(ImageLander, "land_each", slow_land_each)
+    job = spec(6, concurrency=2, manifest=False)
+    if endpoint == "edits":
+        request = EditRequest(prompt="x", model="gpt-image-2", images=(ImageFile.from_bytes(picture(16, 16), "a.png"),))
+        staged = stage_inputs(s3_hook, request, BUCKET, "run/inputs")
+        for item in job["items"]:
+            item.update({"endpoint": "edits", "values": {"prompt": "x", "model": "gpt-image-2"}, "inputs": staged})
+    outcome = asyncio.run(run_images_job(job, hook=OpenAIImagesHook(transport=Watching()), s3_hook=s3_hook))
+    assert all(item["failure"] is None for item in outcome["items"])
+    assert len(sent) == len(landed) == 6
+    assert max(sent) < min(landed), "every request went out while the first landings were still waiting on S3"
 
 
 def test_requests_go_out_in_input_order(emulator: ImagesAPIEmulator, s3_hook: Any) -> None:
