@@ -66,6 +66,29 @@ def _migrate() -> None:
     subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
 
 
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One aligned line per chaos scenario on the Celery cluster, from the figures ``chaos_report``
+    (``tests/cluster/conftest.py``) recorded in its test's ``user_properties``: xdist's workers send them
+    to the controller, which prints this summary even for passing tests, whose output it does not show."""
+    rows = [
+        (report.nodeid, report.outcome, dict(value))
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "chaos"  # tests/cluster/chaos.py's CHAOS_PROPERTY
+    ]
+    if not rows:
+        return
+    terminalreporter.section("chaos on the Celery cluster")
+    width = max(len(figures["scenario"]) for _, _, figures in rows)
+    for _, outcome, figures in sorted(rows, key=lambda row: row[0]):  # by test id: each module's together
+        terminalreporter.write_line(
+            f"{figures['scenario']:<{width}}  {figures['prompts']:>3} prompts  {figures['landed']:>3} landed  "
+            f"{figures['billed']:>3} billed  {figures['paid_twice']:>2} paid twice  {outcome:<6}  {figures['note']}"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_model_listings() -> Iterator[None]:
     """What the Models API said is remembered per process: each test starts without it."""
