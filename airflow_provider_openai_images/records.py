@@ -82,6 +82,12 @@ class ImageRecord(TypedDict):
     """Rejected or failed only: the API's error code (``content_policy_violation``, ``moderation_blocked``, ...)."""
     message: NotRequired[str]
     """Rejected or failed only: what happened."""
+    failure_kind: NotRequired[FailureKind]
+    """Rejected or failed only: the :data:`FailureKind` (``possibly_billed``: a request that may have been billed
+    without an answer, not retried)."""
+    possibly_billed_cost_usd: NotRequired[float | None]
+    """``possibly_billed`` failures of a bulk task in real time: at most what that request cost, in USD (an
+    estimate); ``None`` when the price is unknown."""
 
 
 class ItemFailure(TypedDict):
@@ -91,6 +97,8 @@ class ItemFailure(TypedDict):
     message: str
     code: str | None
     request_id: str | None
+    possibly_billed_cost_usd: NotRequired[float | None]
+    """``possibly_billed`` only, where the request is known: at most what it cost."""
 
 
 class ManifestSummary(TypedDict):
@@ -183,6 +191,9 @@ def failure_record(failure: ItemFailure, *, model: str | None) -> ImageRecord:
     if failure["kind"] != "rejected":
         record["status"] = "failed"
         record["cost_usd"] = None
+    record["failure_kind"] = failure["kind"]
+    if "possibly_billed_cost_usd" in failure:
+        record["possibly_billed_cost_usd"] = failure["possibly_billed_cost_usd"]
     return record
 
 

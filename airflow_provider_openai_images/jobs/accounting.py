@@ -4,10 +4,10 @@ task log carry. Estimates from :mod:`~airflow_provider_openai_images.core.pricin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_openai_images.core.attempts import possibly_billed_images
+from airflow_provider_openai_images.core.attempts import Attempt, possibly_billed_images
 from airflow_provider_openai_images.core.budget import Ask
 from airflow_provider_openai_images.core.pricing import PriceTable
 from airflow_provider_openai_images.core.requests import ImageRequest
@@ -29,19 +29,25 @@ def answer_costs(
         size=response.size or request.size,
         batch=batch,
     )
-    unanswered = possibly_billed_images(response.attempts)
+    return cost, possibly_billed_cost(prices, request, response.attempts)
+
+
+def possibly_billed_cost(prices: PriceTable, request: ImageRequest, attempts: Sequence[Attempt]) -> float | None:
+    """At most what the ``attempts`` of ``request`` that may have been billed without an answer cost (0 when
+    there were none); ``None`` where a price is unknown."""
+    unanswered = possibly_billed_images(tuple(attempts))
     if not unanswered:
-        return cost, 0.0
+        return 0.0
     possibly = prices.worst_case(
         request.model,
         images=unanswered,
-        quality=quality,
+        quality=getattr(request, "quality", None),
         size=request.size,
         output_format=getattr(request, "output_format", None),
         frame_count=getattr(request, "frame_count", None),
         input_images=Ask.of(request).input_images,
     )
-    return cost, None if possibly is None else round(possibly, 6)
+    return None if possibly is None else round(possibly, 6)
 
 
 def per_image(cost: float | None, images: int) -> float | None:

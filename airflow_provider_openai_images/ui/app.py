@@ -6,6 +6,8 @@
     a page of the run's images as JSON;
 ``GET /api/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{image,thumbnail,prompt}?map_index=&key=``
     one image, its thumbnail, or the prompt from its sidecar.
+``GET /spend`` (and ``/static/spend.css``, ``/static/spend.js``), ``GET /api/spend?days=``, ``GET /api/spend.csv?days=``
+    the Spend view: spend per DAG and per day, as a page, JSON and CSV (:mod:`.spend_routes`).
 
 The API server's error handlers do not reach a mounted app: errors here answer JSON, except on the page,
 which answers a small HTML page (with a sign-in link when there is no session) since a person reads it.
@@ -21,9 +23,11 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from airflow_provider_openai_images.ui import pages, routes
+from airflow_provider_openai_images.ui import pages, routes, spend_routes
 from airflow_provider_openai_images.ui.headers import ERROR_PAGE_CSP, SecurityHeaders
 
+#: the pages a person reads: their errors answer HTML
+PAGES = ("/gallery", "/spend")
 TITLES = {401: "Sign in to see these images", 403: "You may not see this DAG's images", 404: "Not found"}
 
 
@@ -37,6 +41,7 @@ def create_app() -> FastAPI:
         openapi_url=None,  # every route checks access; a schema served to anybody would not
     )
     app.include_router(routes.router)
+    app.include_router(spend_routes.router)
     app.include_router(pages.router)
     app.add_exception_handler(StarletteHTTPException, _error)
     app.add_middleware(SecurityHeaders)
@@ -45,7 +50,7 @@ def create_app() -> FastAPI:
 
 async def _error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    if not request.url.path.endswith("/gallery"):
+    if request.url.path.removeprefix(request.scope.get("root_path", "")) not in PAGES:
         return await http_exception_handler(request, error)
     title = TITLES.get(error.status_code, "The gallery failed")
     hint = ""

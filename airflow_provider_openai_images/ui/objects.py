@@ -3,7 +3,8 @@
 The connection is ``[openai_images] gallery_aws_conn_id`` (default ``aws_default``). Callers run these
 functions in a worker thread (the app's endpoints are plain functions, which FastAPI runs in its thread
 pool, and a streamed body is read there too): boto3 blocks. Callers pass only locations that passed
-:func:`~airflow_provider_openai_images.ui.allowed.record_objects`: this module reads what it is given.
+:func:`~airflow_provider_openai_images.ui.allowed.record_objects` (or, to list or read a manifest, a task
+instance's own prefix in an allowed bucket): this module reads what it is given.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import HTTPException, status
 from fastapi.responses import StreamingResponse
 
 from airflow_provider_openai_images.s3 import S3Location
+from airflow_provider_openai_images.ui.ttl_cache import TTLCache
 
 CHUNK_BYTES = 64 * 1024
 #: the largest manifest the gallery reads (some 700 bytes a record: about 90,000 records)
@@ -36,12 +38,16 @@ OBJECT_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inli
 #: images are addressed with their sha256 in the URL, so a browser may keep them
 IMAGE_CACHE = "private, max-age=86400"
 CLIENT_TTL_SECONDS = 300.0
+#: the most keys a listing of a task instance's prefix looks at (ten pages of S3's)
+MAX_LISTED_KEYS = 10_000
+#: how long a listing is reused (a thumbnail request would list the prefix again otherwise)
+LISTING_TTL_SECONDS = 60.0
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
 
 _clients: dict[str, tuple[float, Any]] = {}
-_manifests: dict[S3Location, tuple[float, str]] = {}
-_manifests_lock = threading.Lock()
+_manifests: TTLCache[str] = TTLCache(MANIFEST_TTL_SECONDS, kept=MANIFESTS_KEPT)
 _clients_lock = threading.Lock()
+_listings: TTLCache[tuple[tuple[str, ...], bool]] = TTLCache(LISTING_TTL_SECONDS, kept=32)
 
 
 def gallery_conn_id() -> str:
@@ -79,15 +85,9 @@ def stream(location: S3Location, content_type: str | None, *, cache: str = IMAGE
     return StreamingResponse(_chunks(body), media_type=served, headers=headers)
 
 
-def read_sidecar(location: S3Location) -> dict[str, Any]:
-    """The sidecar's JSON (at most :data:`MAX_SIDECAR_BYTES`)."""
-    body = _get(location)["Body"]
-    try:
-        data = body.read(MAX_SIDECAR_BYTES + 1)
-    finally:
-        body.close()
-    if len(data) > MAX_SIDECAR_BYTES:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"The sidecar {location.uri} is too large")
+def read_sidecar(location: S3Location, limit: int = MAX_SIDECAR_BYTES) -> dict[str, Any]:
+    """The sidecar's JSON (at most ``limit`` bytes)."""
+    data = _read(location, limit, "sidecar")
     try:
         sidecar = json.loads(data)
     except ValueError:
@@ -97,23 +97,49 @@ def read_sidecar(location: S3Location) -> dict[str, Any]:
 
 def read_manifest(location: S3Location) -> str:
     """A bulk task's manifest (at most :data:`MAX_MANIFEST_BYTES`), kept for :data:`MANIFEST_TTL_SECONDS`."""
-    with _manifests_lock:
-        read_at, text = _manifests.get(location, (0.0, ""))
-        if time.monotonic() - read_at <= MANIFEST_TTL_SECONDS:
-            return text
+    return _manifests.get(location, lambda: _read(location, MAX_MANIFEST_BYTES, "manifest").decode("utf-8", "replace"))
+
+
+def _read(location: S3Location, limit: int, what: str) -> bytes:
+    """The object's bytes; 502 when it holds more than ``limit``."""
     body = _get(location)["Body"]
     try:
-        data = body.read(MAX_MANIFEST_BYTES + 1)
+        data = bytes(body.read(limit + 1))
     finally:
         body.close()
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"The manifest {location.uri} is too large")
-    text = data.decode("utf-8", "replace")
-    with _manifests_lock:
-        if len(_manifests) >= MANIFESTS_KEPT:
-            _manifests.pop(min(_manifests, key=lambda kept: _manifests[kept][0]))
-        _manifests[location] = (time.monotonic(), text)
-    return text
+    if len(data) > limit:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"The {what} {location.uri} is too large")
+    return data
+
+
+def list_keys(bucket: str, prefix: str, limit: int = MAX_LISTED_KEYS) -> tuple[tuple[str, ...], bool]:
+    """The keys under ``prefix`` (at most ``limit``, in S3's order) and whether there are more; a listing is
+    kept for :data:`LISTING_TTL_SECONDS`. 404 when the bucket is gone, 502 when S3 refuses or fails."""
+    return _listings.get((bucket, prefix, limit), lambda: _list(bucket, prefix, limit))
+
+
+def _list(bucket: str, prefix: str, limit: int) -> tuple[tuple[str, ...], bool]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    keys: list[str] = []
+    asked: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    try:
+        while True:
+            page = s3_client().list_objects_v2(**asked, MaxKeys=min(1000, limit + 1 - len(keys)))
+            keys += [entry["Key"] for entry in page.get("Contents", [])]
+            if len(keys) > limit:
+                return tuple(keys[:limit]), True
+            if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
+                return tuple(keys), False
+            asked["ContinuationToken"] = page["NextContinuationToken"]
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code"))
+        where = f"s3://{bucket}/{prefix}"
+        if code in _MISSING:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where} is not in S3") from None
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"S3 refused listing {where}: {code}") from None
+    except BotoCoreError as error:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"S3 failed listing s3://{bucket}/{prefix}: {error}") from None
 
 
 def is_missing(error: HTTPException) -> bool:

@@ -1,4 +1,4 @@
-"""The gallery page: plain HTML, CSS and JavaScript from :file:`static/`, no build step and no CDN.
+"""The gallery page and the Spend view: plain HTML, CSS and JavaScript from :file:`static/`, no build step and no CDN.
 
 The page reads its DAG, run, task and map index from its own query string and the JSON API relative to
 its own URL, so it works in the UI's iframe, in a tab of its own, and under a base URL with a path.
@@ -18,7 +18,12 @@ from fastapi.responses import HTMLResponse, Response
 from airflow_provider_openai_images.ui.access import READ_IMAGES, GetUserDep
 
 router = APIRouter(include_in_schema=False)
-ASSETS = {"gallery.css": "text/css; charset=utf-8", "gallery.js": "text/javascript; charset=utf-8"}
+ASSETS = {
+    "gallery.css": "text/css; charset=utf-8",
+    "gallery.js": "text/javascript; charset=utf-8",
+    "spend.css": "text/css; charset=utf-8",
+    "spend.js": "text/javascript; charset=utf-8",
+}
 
 
 @cache
@@ -37,6 +42,13 @@ def gallery(dag_id: Annotated[str, Query()], run_id: Annotated[str, Query()]) ->
     """The gallery of a run (``task_id`` and ``map_index`` narrow it to a task instance: the page reads them)."""
     page = _static("gallery.html").replace("{{VERSION}}", _version())
     page = page.replace("{{TITLE}}", html.escape(f"Images of {dag_id} / {run_id}"))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/spend", response_class=HTMLResponse)
+def spend(user: GetUserDep) -> HTMLResponse:
+    """The Spend view: spend per DAG and per day of the DAGs the user may read (the page reads ``/api/spend``)."""
+    page = _static("spend.html").replace("{{VERSION}}", _version())
     return HTMLResponse(page, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 

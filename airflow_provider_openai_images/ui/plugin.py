@@ -9,6 +9,7 @@ The UI frames an external view in an iframe whose ``src`` is ``href`` with ``{DA
 against the UI's ``<base href>``, the API server's base URL, so it works under a path prefix too. On a
 task that is not mapped there is no map index and ``{MAP_INDEX}`` stays as it is: the gallery then shows
 every map index of the task. A tab appears only for a view with a ``url_route``, unique across plugins.
+The "Spend" entry of the navigation frames the Spend view (spend per DAG and per day).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ except ImportError:  # pragma: no cover - Airflow before the task SDK's plugins 
 URL_PREFIX = "/openai-images"
 #: the gallery page, relative to the UI's base URL (no leading slash)
 GALLERY = URL_PREFIX.lstrip("/") + "/gallery"
+#: the Spend view, likewise
+SPEND = URL_PREFIX.lstrip("/") + "/spend"
 
 EXTERNAL_VIEWS: list[dict[str, Any]] = [
     {
@@ -39,6 +42,7 @@ EXTERNAL_VIEWS: list[dict[str, Any]] = [
         "destination": "task_instance",
         "url_route": "openai-images-task",
     },
+    {"name": "Spend", "href": SPEND, "destination": "nav", "url_route": "openai-images-spend"},
 ]
 
 
@@ -61,7 +65,7 @@ class OpenAIImagesPlugin(AirflowPlugin):
 
     ``fastapi_apps`` mounts :func:`~airflow_provider_openai_images.ui.app.create_app` at ``/openai-images``;
     ``external_views`` adds an "Images" tab to DAG run pages (the whole run) and task instance pages (that
-    task instance) that frames the app's gallery page.
+    task instance) that frames the app's gallery page, and a "Spend" entry to the navigation.
     """
 
     name = "openai_images"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from airflow_provider_openai_images.ui.listing import FoundRecord
+from airflow_provider_openai_images.ui.listing import FoundRecord, RecordSource
 
 Status = Literal["landed", "rejected", "failed"]
 
@@ -39,6 +40,13 @@ class GalleryImage(BaseModel):
         description="Why the gallery serves none of this record's objects (its S3 location is not one of its "
         "task instance's: another bucket, outside its key prefix, or a record that contradicts itself); "
         "such an entry has no URLs. Null when they are served, or when the record names none",
+    )
+    source: RecordSource = Field(
+        default="xcom",
+        description="Where the record was read: `xcom` (the task's XCom return value in the metadata database), "
+        "`xcom_backend` (that value resolved by the deployment's XCom backend), `manifest` (the manifest its "
+        "manifest summary names), `fallback_manifest` or `fallback_sidecars` (the value gave no records: read "
+        "back from the task instance's own manifest.jsonl, or its images' sidecars, in S3)",
     )
     image_url: str | None = Field(default=None, description="The image, streamed from S3 (landed only)")
     thumbnail_url: str | None = Field(default=None, description="Its thumbnail, or the image when it has none")
@@ -116,6 +124,7 @@ def gallery_image(one: FoundRecord, dag_id: str, run_id: str, url: Callable[[str
         code=_str(record.get("code")),
         has_thumbnail=bool(record.get("thumbnail_uri")),
         refused=one.refused,
+        source=one.source,
         image_url=url("image", one) if served else None,
         thumbnail_url=url("thumbnail", one) if served else None,
         prompt_url=url("prompt", one) if served and served.sidecar else None,
@@ -128,3 +137,47 @@ def _int(value: object) -> int | None:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+class SpendFigures(BaseModel):
+    """What runs spent, from their records: counts, and USD estimates (never invoices)."""
+
+    runs: int = Field(default=0, description="Runs with image records")
+    images_landed: int = 0
+    images_rejected: int = 0
+    images_failed: int = 0
+    cost_usd: float = Field(default=0.0, description="The records' `cost_usd` (landed images; a rejection costs 0)")
+    unpriced: int = Field(default=0, description="Landed images whose cost is unknown (not in `cost_usd`)")
+    possibly_billed: int = Field(
+        default=0, description="Failed records of requests that may have been billed without an answer"
+    )
+    possibly_billed_cost_usd: float = Field(
+        default=0.0, description="At most what those requests cost (their records' `possibly_billed_cost_usd`)"
+    )
+    possibly_billed_unpriced: int = Field(default=0, description="Possibly billed records of unknown cost")
+    batch_images: int = Field(default=0, description="Landed images made through the Batch API")
+    saved_usd: float = Field(
+        default=0.0, description="What the Batch API images would have cost more at synchronous prices"
+    )
+    saved_share: float | None = Field(
+        default=None,
+        description="`saved_usd / (cost_usd + saved_usd)`: the share of the synchronous price saved through the "
+        "Batch API; null when nothing was spent",
+    )
+
+
+class SpendRow(SpendFigures):
+    """One DAG's spend on one day (UTC, by its runs' logical date, else their `run_after`)."""
+
+    day: date
+    dag_id: str
+    run_ids: list[str] = Field(description="The runs of the row, oldest first (each has its gallery)")
+
+
+class SpendTable(BaseModel):
+    """Spend per DAG and per day, newest day first, with the totals of the rows."""
+
+    since: date = Field(description="The first day of the table")
+    until: date = Field(description="The last day of the table (today, UTC)")
+    rows: list[SpendRow]
+    totals: SpendFigures

@@ -9,6 +9,7 @@ for every task instance of a request in one query.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -27,25 +28,40 @@ def gallery_buckets() -> frozenset[str] | None:
     return parse_buckets(conf.get("openai_images", "gallery_buckets", fallback=""))
 
 
+@dataclass(frozen=True)
+class Landing:
+    """Where a task instance landed: its scope, and the bucket of its rendered ``s3_bucket`` (``None`` when it
+    has none: Airflow kept no rendered fields, or it is not an OpenAI Images operator)."""
+
+    scope: TaskInstanceScope
+    bucket: str | None
+
+
 def task_instance_scopes(
     session: Session, dag_id: str, run_id: str, task_instances: Collection[tuple[str, int]]
 ) -> dict[tuple[str, int], TaskInstanceScope]:
     """The scope of each ``(task_id, map_index)`` of the run."""
+    landings = task_instance_landings(session, dag_id, run_id, task_instances)
+    return {task_instance: landing.scope for task_instance, landing in landings.items()}
+
+
+def task_instance_landings(
+    session: Session, dag_id: str, run_id: str, task_instances: Collection[tuple[str, int]]
+) -> dict[tuple[str, int], Landing]:
+    """Where each ``(task_id, map_index)`` of the run landed (its scope and its own bucket)."""
     if not task_instances:
         return {}
     rendered = rendered_fields(session, dag_id, run_id, {task_id for task_id, _ in task_instances})
     buckets = gallery_buckets()
-    return {
-        (task_id, map_index): task_instance_scope(
-            rendered.get((task_id, map_index)),
-            gallery_buckets=buckets,
-            dag_id=dag_id,
-            run_id=run_id,
-            task_id=task_id,
-            map_index=map_index,
+    landings = {}
+    for task_id, map_index in task_instances:
+        fields = rendered.get((task_id, map_index))
+        scope = task_instance_scope(
+            fields, gallery_buckets=buckets, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
         )
-        for task_id, map_index in task_instances
-    }
+        bucket = (fields or {}).get("s3_bucket")
+        landings[(task_id, map_index)] = Landing(scope, bucket if isinstance(bucket, str) and bucket else None)
+    return landings
 
 
 def rendered_fields(

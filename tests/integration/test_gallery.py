@@ -76,15 +76,16 @@ def test_the_plugin_is_listed_with_its_app_and_views(landed: Landed) -> None:
     (plugin,) = [plugin for plugin in plugins if plugin["name"] == "openai_images"]
     assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == [APP]
     views = {view["destination"]: view for view in plugin["external_views"]}
-    assert set(views) == {"dag_run", "task_instance"}
+    assert set(views) == {"dag_run", "task_instance", "nav"}
     assert views["dag_run"]["href"] == "openai-images/gallery?dag_id={DAG_ID}&run_id={RUN_ID}"
     assert views["task_instance"]["href"] == (
         "openai-images/gallery?dag_id={DAG_ID}&run_id={RUN_ID}&task_id={TASK_ID}&map_index={MAP_INDEX}"
     )
-    assert all(view["name"] == "Images" for view in views.values())
+    assert views["nav"]["href"] == "openai-images/spend"
+    assert [views[tab]["name"] for tab in ("dag_run", "task_instance", "nav")] == ["Images", "Images", "Spend"]
     routes = [view["url_route"] for view in views.values()]
     assert all(routes), "the UI shows a tab only for a view with a url_route"
-    assert len(set(routes)) == 2, "and finds the view by it: one each"
+    assert len(set(routes)) == 3, "and finds the view by it: one each"
     errors = landed.cluster.get("/api/v2/plugins/importErrors", user="admin").json()["import_errors"]
     assert errors == []
 

@@ -131,10 +131,12 @@ class GalleryCluster:
 
 @contextlib.contextmanager
 def gallery_cluster(
-    tmp_path_factory: pytest.TempPathFactory, dag_files: tuple[str | Path, ...] = ("bulk.py",)
+    tmp_path_factory: pytest.TempPathFactory,
+    dag_files: tuple[str | Path, ...] = ("bulk.py",),
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[GalleryCluster]:
     """The cluster, serving only ``dag_files``, test DAGs by name or any DAG file by path (fewer files: a
-    quicker first parse)."""
+    quicker first parse), with ``extra_env`` added to every component's environment."""
     shared = tmp_path_factory.getbasetemp().parent if "PYTEST_XDIST_WORKER" in os.environ else None
     dags = tmp_path_factory.mktemp("gallery-dags")
     for name in dag_files:
@@ -154,6 +156,7 @@ def gallery_cluster(
                 "AIRFLOW__CORE__AUTH_MANAGER": "gallery_auth.GalleryAuthManager",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items()),
+                **(extra_env or {}),
             }
             with GalleryAirflow(dags, env=env, parallelism=4) as airflow:
                 yield GalleryCluster(airflow, api, client)

@@ -2,14 +2,13 @@
 checked against its task instance's scope, read from the rendered template fields once per request, and a
 refused record listed with its reason and without URLs.
 
-The metadata database is an in-memory SQLite holding Airflow's own XCom and rendered-fields tables (without
-their foreign keys), so the queries are the ones the API server runs.
+The metadata database is an in-memory SQLite holding Airflow's own XCom, rendered-fields and DAG-run tables
+(``conftest.py``), so the queries are the ones the API server runs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,21 +28,6 @@ PREFIX = task_instance_prefix(None, dag_id=DAG, run_id=RUN, task_id="generate", 
 
 def _landed(key: str, bucket: str = BUCKET, **fields: Any) -> dict[str, Any]:
     return record(key, bucket, cost_usd=0.01, **fields)
-
-
-@pytest.fixture
-def session() -> Iterator[Session]:
-    from airflow.models.renderedtifields import RenderedTaskInstanceFields
-    from airflow.models.xcom import XComModel
-
-    engine = sa.create_engine("sqlite://")
-    metadata = sa.MetaData()
-    for model in (XComModel, RenderedTaskInstanceFields):
-        columns = [sa.Column(c.name, c.type, primary_key=c.primary_key) for c in model.__table__.columns]
-        sa.Table(model.__tablename__, metadata, *columns)
-    metadata.create_all(engine)
-    with Session(engine, info={"tables": metadata.tables}) as session:
-        yield session
 
 
 def _add(session: Session, task_id: str, map_index: int, value: Any, rendered: dict[str, Any] | None) -> None:
