@@ -15,17 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images.testing import Fault
 from airflow_provider_openai_images.ui import spend
 from airflow_provider_openai_images.ui.spend import tally_records
-from tests.integration import spend_dags
 from tests.integration.gallery_auth import OUTSIDER, OUTSIDER_DAG
-from tests.ui.gallery_cluster import GalleryCluster, gallery_cluster, images_of
+from tests.integration.spend_runs import spend_cluster
+from tests.ui.gallery_cluster import GalleryCluster, images_of
 
 APP = "/openai-images"
 DAGS = ("spend_realtime", "spend_batch", OUTSIDER_DAG)
@@ -48,11 +46,7 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    with gallery_cluster(tmp_path_factory, ("bulk.py", Path(spend_dags.__file__))) as cluster:
-        runs = {OUTSIDER_DAG: cluster.run(OUTSIDER_DAG), "spend_batch": cluster.run("spend_batch")}
-        cluster.api.blocked_prompt_words.add("banner")
-        cluster.api.inject(Fault.truncated_body(endpoint="generations"))
-        runs["spend_realtime"] = cluster.run("spend_realtime")
+    with spend_cluster(tmp_path_factory) as (cluster, runs):
         yield Seeded(cluster, runs)
 
 

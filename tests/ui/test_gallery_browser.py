@@ -25,13 +25,13 @@ import pytest
 
 from airflow_provider_openai_images.testing import Fault
 from tests.conftest import REPO_ROOT
+from tests.ui.browser import signed_in_page
 from tests.ui.gallery_cluster import GalleryCluster, gallery_cluster
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing").expect
 
 DAG_ID = "bulk_generate_recorded"
 SCREENSHOT = REPO_ROOT / "docs" / "gallery.png"
-TIMEOUT_MS = 30_000
 
 
 @dataclass
@@ -77,21 +77,8 @@ def _forged_run(cluster: GalleryCluster) -> str:
 @pytest.fixture
 def page(browser: Any, landed_run: LandedRun) -> Iterator[Any]:
     """A fresh page, signed in as admin through the UI's login form."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1400}, color_scheme="light")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(landed_run.base_url + "/")
-    # Not signed in: the UI sends the browser to Airflow's login page. Waiting for its form rather than for the
-    # URL: the UI's own redirects can abort the navigation wait_for_url follows (net::ERR_ABORTED).
-    page.get_by_label("Username").wait_for()
-    assert "/auth/login" in page.url, page.url
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(landed_run.cluster.airflow.password("admin"))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(landed_run.base_url + "/")
-    assert "_token" in {cookie["name"] for cookie in context.cookies()}, "the UI's session cookie"
-    yield page
-    context.close()
+    with signed_in_page(browser, landed_run.base_url, landed_run.cluster.airflow.password("admin")) as page:
+        yield page
 
 
 @pytest.fixture

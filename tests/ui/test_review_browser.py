@@ -24,6 +24,7 @@ import pytest
 
 from airflow_provider_openai_images.compat import HITL_AWAITING_INPUT_SINCE, airflow_at_least
 from tests.conftest import EXAMPLE_DAGS_FOLDER, REPO_ROOT
+from tests.ui.browser import signed_in_page
 from tests.ui.gallery_cluster import BUCKET, GalleryCluster, gallery_cluster
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing").expect
@@ -31,7 +32,6 @@ expect = pytest.importorskip("playwright.sync_api", reason="the playwright packa
 DAG_ID = "openai_images_review_pipeline"
 TASK_ID = "review_images"
 SCREENSHOT = REPO_ROOT / "docs" / "review.png"
-TIMEOUT_MS = 30_000
 WAITING = "awaiting_input" if airflow_at_least(*HITL_AWAITING_INPUT_SINCE) else "deferred"
 #: the example DAG's four prompts, then one the emulator refuses (its safety system blocks "forbidden")
 PROMPTS = [
@@ -95,19 +95,9 @@ def review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Review]:
 @pytest.fixture
 def page(browser: Any, review: Review) -> Iterator[Any]:
     """A fresh page, signed in as admin through the UI's login form."""
-    context = browser.new_context(viewport={"width": 1440, "height": 2300}, color_scheme="light")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(review.base_url + "/")
-    page.get_by_label("Username").wait_for()  # not signed in: the UI sends the browser to the login page
-    assert "/auth/login" in page.url, page.url
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(review.cluster.airflow.password("admin"))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(review.base_url + "/")
-    assert "_token" in {cookie["name"] for cookie in context.cookies()}, "the UI's session cookie"
-    yield page
-    context.close()
+    password = review.cluster.airflow.password("admin")
+    with signed_in_page(browser, review.base_url, password, viewport={"width": 1440, "height": 2300}) as page:
+        yield page
 
 
 def open_form(page: Any, review: Review, run_id: str) -> Any:

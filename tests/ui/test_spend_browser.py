@@ -19,17 +19,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_images.testing import Fault
 from airflow_provider_openai_images.ui import spend
 from tests.conftest import REPO_ROOT
-from tests.integration import spend_dags
-from tests.integration.gallery_auth import OUTSIDER_DAG
-from tests.ui.gallery_cluster import GalleryCluster, gallery_cluster
+from tests.integration.spend_runs import spend_cluster
+from tests.ui.browser import signed_in_page
+from tests.ui.gallery_cluster import GalleryCluster
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing").expect
 
 SCREENSHOT = REPO_ROOT / "docs" / "spend.png"
-TIMEOUT_MS = 30_000
 
 
 @dataclass
@@ -44,28 +42,17 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    with gallery_cluster(tmp_path_factory, ("bulk.py", Path(spend_dags.__file__))) as cluster:
-        runs = {OUTSIDER_DAG: cluster.run(OUTSIDER_DAG), "spend_batch": cluster.run("spend_batch")}
-        cluster.api.blocked_prompt_words.add("banner")
-        cluster.api.inject(Fault.truncated_body(endpoint="generations"))
-        runs["spend_realtime"] = cluster.run("spend_realtime")
+    with spend_cluster(tmp_path_factory) as (cluster, runs):
         yield Seeded(cluster, runs)
 
 
 @pytest.fixture
 def page(browser: Any, seeded: Seeded, tmp_path: Path) -> Iterator[Any]:
     """A fresh page, signed in as admin through the UI's login form (downloads accepted)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme="light", accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(seeded.base_url + "/")
-    page.get_by_label("Username").wait_for()  # the UI sends the browser to Airflow's login page
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(seeded.cluster.airflow.password("admin"))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(seeded.base_url + "/")
-    yield page
-    context.close()
+    password = seeded.cluster.airflow.password("admin")
+    viewport = {"width": 1440, "height": 900}
+    with signed_in_page(browser, seeded.base_url, password, viewport=viewport, accept_downloads=True) as page:
+        yield page
 
 
 def open_spend_view(page: Any) -> Any:
