@@ -13,9 +13,9 @@ per mode, one after the other, on the same cluster.
 R, the account's rate (``--images-per-minute``, default 600): the rate the account may generate images at, so
 N/R (100 s at the defaults) is the least wall time any design allows. The tasks share it: each is paced to R
 divided by the tasks (``images_per_minute=150``), with ``max_concurrency`` twice the requests its pace keeps in
-flight (``ceil(2 * R / tasks / 60 * L)``) so the pace, not the pool, sets the speed. The emulator enforces no
-rate of its own, so :class:`~cluster_metrics.AccountRateLimit` does it in front of it: a token bucket of R/60
-images a second holding one second's worth, a 429 with ``Retry-After`` beyond it. Overshoot shows as 429s.
+flight (``ceil(2 * R / tasks / 60 * L)``) so the pace, not the pool, sets the speed. The emulator enforces R
+(``ImagesAPIEmulator(images_per_minute=R)``): a token bucket of R/60 images a second holding one second's
+worth, a 429 with ``Retry-After`` beyond it. Overshoot shows as 429s.
 
 What is measured, per mode:
 
@@ -61,7 +61,6 @@ import support  # noqa: F401  first: it puts the repository root on sys.path
 from cluster_metrics import (
     KEY_TABLES,
     STATS_SETTLE_SECONDS,
-    AccountRateLimit,
     CeleryLogs,
     Metadata,
     TableStats,
@@ -118,14 +117,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     started = time.monotonic()
     with (
-        ImagesAPIEmulator(latency=args.latency) as emulator,
+        ImagesAPIEmulator(latency=args.latency, images_per_minute=args.images_per_minute) as emulator,
         MotoS3Server() as s3,
         CeleryCluster(
             DAGS, env=env, images_api=emulator, s3=s3, buckets=[BUCKET], worker_concurrency=WORKER_CONCURRENCY,
             min_file_process_interval=3600,
         ) as cluster,
     ):  # fmt: skip
-        limit = AccountRateLimit(emulator, args.images_per_minute)
         metadata = Metadata(cluster.database_url)
         try:
             time.sleep(STATS_SETTLE_SECONDS)  # the start's counters reported
@@ -133,9 +131,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(IDLE_SECONDS)
             idle = idle_before, metadata.stats()
             print(f"cluster ready in {time.monotonic() - started:.0f}s (not counted)\n")
-            results = {
-                mode: measure(cluster, metadata, limit, emulator, MODES[mode], count, args) for mode in args.modes
-            }
+            results = {mode: measure(cluster, metadata, emulator, MODES[mode], count, args) for mode in args.modes}
         finally:
             metadata.close()
     report(results, idle, count, args.images_per_minute)
@@ -146,7 +142,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def measure(
     cluster: CeleryCluster,
     metadata: Metadata,
-    limit: AccountRateLimit,
     emulator: ImagesAPIEmulator,
     dag_id: str,
     count: int,
@@ -154,7 +149,8 @@ def measure(
 ) -> dict[str, Any]:
     """One run of ``dag_id``, watched from the trigger until the workers and Postgres's counters are done."""
     logs = CeleryLogs({name: cluster.home / "component-logs" / f"{name}.log" for name in WORKERS})
-    before, mark, billed, cpu = metadata.stats(), limit.mark(), emulator.billed_images, cluster.cpu_seconds()
+    before, billed, cpu = metadata.stats(), emulator.billed_images, cluster.cpu_seconds()
+    since, refused = time.monotonic(), emulator.rate_limited
     sampler = MemorySampler({name: cluster.processes[name].pid for name in [*WORKERS, "triggerer"]})
     sampler.start()
     triggered = time.monotonic()
@@ -183,7 +179,9 @@ def measure(
         "wall_trigger_to_success": to_success,
         "ideal": count / args.images_per_minute * 60,
         "billed_images": emulator.billed_images - billed,
-        **limit.since(mark),
+        "429s": emulator.rate_limited - refused,
+        "peak_1s": emulator.peak_images_per(1.0, since),
+        "peak_60s": emulator.peak_images_per(60.0, since),
         "slot_seconds": {name: sum(values) for name, values in runtimes.items()},
         "celery_tasks": sum(map(len, runtimes.values())),
         "task_process_seconds": [sum(parts[0] for parts in stretches), sum(sum(parts[1:]) for parts in stretches)],

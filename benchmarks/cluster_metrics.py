@@ -1,84 +1,16 @@
-"""What ``benchmarks/cluster.py`` measures, one instrument each: the account's rate limit in front of the
-emulator, rows written to Postgres, and the worker-slot time the Celery workers logged (memory:
-``memory_sampler.py``). Its module docstring says why each is measured the way it is."""
+"""What ``benchmarks/cluster.py`` measures, one instrument each: rows written to Postgres, and the worker-slot
+time the Celery workers logged (memory: ``memory_sampler.py``; the account's rate: the emulator's
+``images_per_minute``). Its module docstring says why each is measured the way it is."""
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from airflow_provider_openai_images.testing import ImagesAPIEmulator
-from airflow_provider_openai_images.testing.emulator.faults import Fault
-
-
-class AccountRateLimit:
-    """An account's images-per-minute limit on the emulator's ``POST /images/generations``, which the emulator
-    does not enforce: a token bucket refilled at ``per_minute / 60`` images a second holding one second's worth
-    (OpenAI quantises its per-minute limits to shorter periods), so that traffic above the rate is answered 429
-    with ``Retry-After`` (the time until the bucket holds the request's images), billed nothing.
-
-    It wraps the emulator core's ``answer`` (a private attribute: the emulator has no hook for this); the 429 is
-    the emulator's own ``Fault.rate_limit``, injected and taken under one lock so that it reaches this request.
-    """
-
-    def __init__(self, emulator: ImagesAPIEmulator, per_minute: float, burst_seconds: float = 1.0) -> None:
-        self.emulator = emulator
-        self.rate = per_minute / 60
-        self.capacity = max(1.0, self.rate * burst_seconds)
-        self.tokens, self.last = self.capacity, time.monotonic()
-        self.refused = 0
-        #: monotonic arrival time of every image request let through
-        self.accepted: list[float] = []
-        self._lock = threading.Lock()
-        core = emulator._core
-        self._answer: Callable[[Any], Any] = core.answer
-        core.answer = self._limited  # type: ignore[method-assign]
-
-    def _limited(self, parsed: Any) -> Any:
-        record = parsed.record
-        if record.endpoint != "generations" or parsed.rejection is not None:
-            return self._answer(parsed)
-        images = int((record.json or {}).get("n") or 1)
-        with self._lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            if self.tokens >= images:
-                self.tokens -= images
-                self.accepted.append(now)
-            else:
-                self.refused += 1
-                wait = (images - self.tokens) / self.rate
-                self.emulator.inject(Fault.rate_limit(retry_after=round(wait, 3), endpoint="generations"))
-                return self._answer(parsed)  # answered at once, before generation: the lock is held briefly
-        return self._answer(parsed)
-
-    def mark(self) -> tuple[int, int]:
-        """Where the counts stand now, for :meth:`since`."""
-        with self._lock:
-            return self.refused, len(self.accepted)
-
-    def since(self, mark: tuple[int, int]) -> dict[str, float]:
-        """429s since ``mark``, and the most image requests let through in any 1 s and any 60 s."""
-        with self._lock:
-            refused, times = self.refused - mark[0], self.accepted[mark[1] :]
-        return {"429s": refused, "peak_1s": _peak(times, 1.0), "peak_60s": _peak(times, 60.0)}
-
-
-def _peak(times: list[float], window: float) -> int:
-    """The most of the sorted ``times`` in any half-open window of ``window`` seconds that ends at one of them."""
-    return max(
-        (index + 1 - bisect_left(times, moment - window, 0, index + 1) for index, moment in enumerate(times)), default=0
-    )
-
 
 # -- Postgres ---------------------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from airflow_provider_openai_images.exceptions import (
     OpenAIImagesConnectionError,
     OpenAIImagesError,
     OpenAIImagesModelNotFoundError,
+    OpenAIImagesRateLimitError,
     OpenAIImagesResponseError,
 )
 
@@ -229,17 +230,39 @@ class AttemptLog:
 
 
 def retrying_options(policy: RetryPolicy, label: str, logger: Logger) -> dict[str, Any]:
-    """tenacity's schedule for ``policy``: what to retry, how long to wait, what to log."""
+    """tenacity's schedule for ``policy``: what to retry, how long to wait, what to log.
+
+    A 429 bills nothing, so its retries do not count against ``max_retries`` while this request's waits for
+    429s add up to no more than ``max_retry_after``: a pool over the account's rate is held back by the server,
+    not failed after two answers that say "in a moment".
+    """
+    rate_limited = {"retries": 0, "waited": 0.0, "last_free": False}
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        delay = policy.delay_for(error, state.attempt_number) if error is not None else 0.0
+        free = (
+            isinstance(error, OpenAIImagesRateLimitError) and rate_limited["waited"] + delay <= policy.max_retry_after
+        )
+        rate_limited["last_free"] = free
+        if free:
+            rate_limited["retries"] += 1
+            rate_limited["waited"] += delay
+            return False
+        return state.attempt_number - rate_limited["retries"] > policy.max_retries
 
     def log_retry(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
-        logger.warning(
-            "%s failed (%s); retry %d of %d in %.2fs", label, error, state.attempt_number, policy.max_retries, delay
+        which = (
+            f"rate limited ({rate_limited['waited']:.1f}s of max_retry_after={policy.max_retry_after:g}s waited)"
+            if rate_limited["last_free"]
+            else f"retry {state.attempt_number - rate_limited['retries']} of {policy.max_retries}"
         )
+        logger.warning("%s failed (%s); %s, again in %.2fs", label, error, which, delay)
 
     return {
-        "stop": tenacity.stop_after_attempt(policy.max_retries + 1),
+        "stop": stop,
         "retry": tenacity.retry_if_exception(policy.is_retryable),
         "wait": lambda state: (
             policy.delay_for(state.outcome.exception(), state.attempt_number) if state.outcome else 0.0

@@ -56,7 +56,8 @@ def should_retry_status(status_code: int, headers: Mapping[str, str]) -> bool:
 class RetryPolicy:
     """How many times and how patiently to retry.
 
-    :param max_retries: retries after the first attempt (0 disables retrying).
+    :param max_retries: retries after the first attempt (0 disables retrying); a 429's retries do not count
+        while the request's waits for 429s add up to no more than ``max_retry_after`` (a 429 bills nothing).
     :param initial_delay: first backoff delay in seconds, doubled at every retry.
     :param max_delay: cap of the exponential backoff.
     :param max_retry_after: the longest server-requested wait we accept; a longer ``Retry-After``

@@ -21,6 +21,7 @@ def _main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--compatible-server", action="store_true", help="serve every model, retired ones included (as Azure does)"
     )
+    parser.add_argument("--images-per-minute", type=float, default=None, help="the account's rate limit (429 beyond)")
     args = parser.parse_args(argv)
     emulator = ImagesAPIEmulator(
         host=args.host,
@@ -31,6 +32,7 @@ def _main(argv: list[str] | None = None) -> None:
         batch_seconds_per_line=args.batch_seconds_per_line,
         incompressible_images=args.incompressible_images,
         compatible_server=args.compatible_server,
+        images_per_minute=args.images_per_minute,
     )
     with emulator:
         print(f"Images API emulator at {emulator.base_url} (images served from {emulator.image_host_url})")

@@ -48,6 +48,7 @@ from airflow_provider_openai_images.testing.emulator.images.validation import (
     check_prompt,
     validate_image_request,
 )
+from airflow_provider_openai_images.testing.emulator.rate_limit import RATE_LIMITED, ImageRateLimit
 from airflow_provider_openai_images.testing.emulator.recordings import DownloadRecord, RecordedRequest
 from airflow_provider_openai_images.testing.emulator.rejections import RequestRejected
 from airflow_provider_openai_images.testing.emulator.server.parsing import ENDPOINT_METHODS, ParsedRequest, model_id
@@ -82,6 +83,8 @@ class CoreSettings(ServingSettings, Protocol):
     batch_seconds_per_line: float
     #: generate random noise, as big as real pictures, instead of drawings
     incompressible_images: bool
+    #: the account's images per minute (:mod:`.rate_limit`); ``None``: no limit
+    images_per_minute: float | None
 
     @property
     def blocked_prompt_words(self) -> Collection[str]:
@@ -103,6 +106,7 @@ class EmulatorCore:
     def __init__(self, settings: CoreSettings) -> None:
         self.settings = settings
         self.faults: FaultScript[Fault] = FaultScript()
+        self.rate_limit = ImageRateLimit()
         self.requests: list[RecordedRequest] = []
         self.downloads: list[DownloadRecord] = []
         self._images: dict[str, _StoredImage] = {}
@@ -121,6 +125,7 @@ class EmulatorCore:
         """Forget faults, recorded requests, downloads, served images, batches (their threads ended)
         and files (removed from disk)."""
         self.faults.clear()
+        self.rate_limit.reset()
         self.batches.reset()
         self.files.clear()
         with self._lock:
@@ -189,6 +194,8 @@ class EmulatorCore:
                 reply = self._files_api.answer(record, request_id)
             elif record.endpoint in BATCH_ENDPOINTS:
                 reply = self._batch_api.answer(record, request_id)
+            elif (limited := self._rate_limited(record, request_id)) is not None:
+                return limited
             else:
                 delta = fault.images_delta if fault is not None and kind == "miscount" else 0
                 _, payload = self.generate(record, corrupt=kind == "corrupt", images_delta=delta)
@@ -222,6 +229,18 @@ class EmulatorCore:
             images_delta=images_delta,
         )
         return validated, payload
+
+    def _rate_limited(self, record: RecordedRequest, request_id: str) -> Reply | None:
+        """The 429 of an image request over the account's images per minute; ``None`` when within it."""
+        per_minute = self.settings.images_per_minute
+        if not per_minute:
+            return None
+        asked = str((record.json or {}).get("n") or (record.form.get("n") or ["1"])[0])
+        wait = self.rate_limit.take(max(int(asked), 1) if asked.isdigit() else 1, per_minute)
+        if wait is None:
+            return None
+        record.status = 429
+        return json_reply(429, {"error": RATE_LIMITED}, request_id, self.rate_limit.headers(per_minute, wait))
 
     @staticmethod
     def _refusal(record: RecordedRequest) -> RequestRejected | None:

@@ -83,6 +83,9 @@ class ImagesAPIEmulator:
         as ``Fault.content_policy("gpt-image")``), nothing generated or billed. A mutable ``set``.
     :param incompressible_images: generate random noise instead of drawings, as big as real
         pictures (a 1024x1024 PNG is about 3 MB), for benchmarks.
+    :param images_per_minute: the account's rate limit: an image request beyond it is answered 429 with
+        ``Retry-After``, billed nothing (a token bucket of one second's worth, see
+        :mod:`~airflow_provider_openai_images.testing.emulator.rate_limit`); ``None``: no limit.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class ImagesAPIEmulator:
         compatible_server: bool = False,
         extra_models: Mapping[str, str] | None = None,
         shutdown_dates: Mapping[str, str | None] | None = None,
+        images_per_minute: float | None = None,
     ) -> None:
         check_serving_settings(extra_models or {}, shutdown_dates or {})
         self.api_key = api_key
@@ -114,6 +118,7 @@ class ImagesAPIEmulator:
         self.compatible_server = compatible_server
         self.extra_models: dict[str, str] = dict(extra_models or {})
         self.shutdown_dates: dict[str, str | None] = dict(shutdown_dates or {})
+        self.images_per_minute = images_per_minute
         self._host = host
         self._port = port
         self._servers: EmulatorHTTPServers | None = None
@@ -220,6 +225,17 @@ class ImagesAPIEmulator:
         call :meth:`wait_until_idle` first, so that no request of its own is still in flight.
         """
         return sum(request.billed_images for request in self.requests)
+
+    @property
+    def rate_limited(self) -> int:
+        """Image requests answered 429 for ``images_per_minute`` since the last :meth:`reset`."""
+        return self._core.rate_limit.refused
+
+    def peak_images_per(self, seconds: float, since: float | None = None) -> int:
+        """The most image requests ``images_per_minute`` let through in any window of ``seconds`` since the
+        last :meth:`reset`, or since ``since`` (a ``time.monotonic()`` reading); requests, not images: each
+        asked for one or more."""
+        return self._core.rate_limit.peak(seconds, since)
 
     @property
     def peak_in_flight(self) -> int:

@@ -265,6 +265,29 @@ def test_retries_are_bounded_and_the_error_says_how_many_attempts(
     assert emulator.billed_images == 0
 
 
+def test_429s_are_retried_beyond_max_retries_while_their_waits_fit_in_max_retry_after(
+    make_client: MakeClient, emulator: ImagesAPIEmulator, sleeps: Sleeps
+) -> None:
+    """A 429 bills nothing: six of them, 10 s each, are waited out with max_retries=2 (60 s in all)."""
+    emulator.inject(Fault.rate_limit(10, times=6))
+    response = make_client(max_retries=2, max_retry_after=60).send(GENERATE)
+    assert len(response.data) == 1
+    assert [r.status for r in emulator.requests] == [429] * 6 + [200]
+    assert sleeps == [pytest.approx(10, abs=1.1)] * 6
+    assert emulator.billed_images == 1
+
+
+def test_429s_whose_waits_outgrow_max_retry_after_count_as_retries(
+    make_client: MakeClient, emulator: ImagesAPIEmulator, sleeps: Sleeps
+) -> None:
+    """Past the budget (25 s + 25 s, then 25 s more), a 429 counts against max_retries like any failure."""
+    emulator.inject(Fault.rate_limit(25, times=10))
+    with pytest.raises(OpenAIImagesRateLimitError):
+        make_client(max_retries=1, max_retry_after=60).send(GENERATE)
+    assert [r.status for r in emulator.requests] == [429] * 4, "two free retries, then one counted, then stop"
+    assert emulator.billed_images == 0
+
+
 def test_retry_after_beyond_the_cap_fails_fast_saying_when_to_retry(
     make_client: MakeClient, emulator: ImagesAPIEmulator, sleeps: Sleeps
 ) -> None:
