@@ -37,7 +37,7 @@ from airflow_provider_openai_images.testing.moto_s3 import MotoS3Server, S3Bucke
 #: settings a test may change, put back after it
 _SETTINGS = (
     "api_key", "url_ttl", "latency", "batch_phase_seconds", "batch_seconds_per_line", "incompressible_images",
-    "compatible_server",
+    "compatible_server", "images_per_minute",
 )  # fmt: skip
 #: settings that are mutable sets: copied, so that a test changing the set itself changes nothing
 _SET_SETTINGS = ("unavailable_models", "blocked_prompt_words")

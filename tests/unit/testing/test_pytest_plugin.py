@@ -27,12 +27,14 @@ def test_settings_a_test_changes_are_restored_for_the_next_one(pytester: pytest.
             images_api_emulator.api_key = "sk-changed"
             images_api_emulator.url_ttl = -1
             images_api_emulator.latency = 0.5
+            images_api_emulator.images_per_minute = 1
             images_api_emulator.unavailable_models.add("dall-e-3")
             images_api_emulator.inject(Fault.server_error())
 
         def test_b_gets_the_emulator_as_it_was(images_api_emulator):
             settings = (images_api_emulator.api_key, images_api_emulator.url_ttl, images_api_emulator.latency)
             assert settings == (DEFAULT_API_KEY, 3600.0, 0.0)
+            assert images_api_emulator.images_per_minute is None
             assert images_api_emulator.unavailable_models == set()
             images_api_emulator.unavailable_models = {"dall-e-2"}
 
