@@ -60,7 +60,9 @@ def list_images(
 ) -> GalleryPage:
     """The images of a DAG run, or of one task (``task_id``) or task instance (``task_id``, ``map_index``),
     by task, map index, item and index; ``offset`` and ``limit`` page them, ``status`` filters them. The
-    summary covers every page. Reads the metadata database only: S3 is read by the URLs of each entry."""
+    summary covers every page. The records come from the metadata database, or, when a task returned a
+    manifest summary or its XCom backend keeps only a reference, from its own manifest or sidecars in S3
+    (:mod:`~airflow_provider_openai_images.ui.listing`); the images are read by the URLs of each entry."""
     state = run_state(session, dag_id, dag_run_id)
     if state is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No run {dag_run_id!r} of DAG {dag_id!r}")
