@@ -71,20 +71,33 @@ def recover(bucket: str | None, scope: TaskInstanceScope) -> Recovered:
     return _recovered.get((bucket, scope.prefix), lambda: _recover(bucket, scope))
 
 
+def manifest_per_item(
+    summary: Mapping[str, Any], scope: TaskInstanceScope, items: int | None = None
+) -> list[list[Any]]:
+    """The entries of the manifest ``summary`` names (its ``manifest_uri``), one list per item, read only when
+    it is the task instance's own (``scope``); at most ``items`` items, never more than the manifest has lines.
+
+    :raises Refused: the manifest is not the task instance's own.
+    :raises HTTPException: S3 has no such manifest (404), or refused or failed to read it.
+    :raises ValueError: a line is not JSON.
+    """
+    text = objects.read_manifest(manifest_location(summary, scope))
+    lines = text.count("\n") + 1
+    return manifest_records(text, lines if items is None else min(items, lines))
+
+
 def _recover(bucket: str, scope: TaskInstanceScope) -> Recovered:
+    uri = f"s3://{bucket}/{scope.prefix}/{MANIFEST}"
     try:
-        location = manifest_location({"manifest_uri": f"s3://{bucket}/{scope.prefix}/{MANIFEST}"}, scope)
-        text = objects.read_manifest(location)
+        per_item = manifest_per_item({"manifest_uri": uri}, scope)
     except Refused as refusal:
         return Recovered(None, problem=refusal.reason)
     except HTTPException as error:
         if not objects.is_missing(error):
             return Recovered(None, problem=str(error.detail))
         return _from_sidecars(bucket, scope)
-    try:
-        per_item = manifest_records(text, text.count("\n") + 1)
     except ValueError as error:
-        return Recovered(None, problem=f"{location.uri}: a line is not JSON ({error})")
+        return Recovered(None, problem=f"{uri}: a line is not JSON ({error})")
     found = tuple((item, record) for item, records in enumerate(per_item) for record in records if is_record(record))
     return Recovered("fallback_manifest", found)
 

@@ -31,12 +31,11 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airflow_provider_openai_images.records import is_manifest_summary, is_record, items_of, manifest_records
+from airflow_provider_openai_images.records import is_manifest_summary, is_record, items_of
 from airflow_provider_openai_images.ui.allowed import (
     RecordObjects,
     Refused,
     TaskInstanceScope,
-    manifest_location,
     record_objects,
 )
 from airflow_provider_openai_images.ui.scopes import Landing, task_instance_landings
@@ -197,12 +196,10 @@ def manifest_found(
     one ``failed`` entry that says why (so the gallery shows that records are missing, and where)."""
     from fastapi import HTTPException
 
-    from airflow_provider_openai_images.ui.objects import read_manifest
+    from airflow_provider_openai_images.ui.fallback import manifest_per_item
 
     try:
-        text = read_manifest(manifest_location(summary, scope))
-        lines = text.count("\n") + 1
-        per_item = manifest_records(text, min(int(summary["items"]), lines))
+        per_item = manifest_per_item(summary, scope, int(summary["items"]))
     except Refused as refusal:
         return [_unread(task_id, map_index, summary, refusal.reason)]
     except HTTPException as error:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,9 +42,8 @@ MAX_LISTED_KEYS = 10_000
 LISTING_TTL_SECONDS = 60.0
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket"})
 
-_clients: dict[str, tuple[float, Any]] = {}
+_clients: TTLCache[Any] = TTLCache(CLIENT_TTL_SECONDS, kept=8)
 _manifests: TTLCache[str] = TTLCache(MANIFEST_TTL_SECONDS, kept=MANIFESTS_KEPT)
-_clients_lock = threading.Lock()
 _listings: TTLCache[tuple[tuple[str, ...], bool]] = TTLCache(LISTING_TTL_SECONDS, kept=32)
 
 
@@ -61,14 +58,13 @@ def s3_client() -> Any:
     """A boto3 S3 client of the gallery's connection, shared by requests and renewed every few minutes
     (a connection edited in Airflow is picked up without a restart)."""
     conn_id = gallery_conn_id()
-    with _clients_lock:
-        made, client = _clients.get(conn_id, (0.0, None))
-        if client is None or time.monotonic() - made > CLIENT_TTL_SECONDS:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-            client = S3Hook(aws_conn_id=conn_id).get_conn()
-            _clients[conn_id] = (time.monotonic(), client)
-        return client
+    def make() -> Any:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        return S3Hook(aws_conn_id=conn_id).get_conn()
+
+    return _clients.get(conn_id, make)
 
 
 def stream(location: S3Location, content_type: str | None, *, cache: str = IMAGE_CACHE) -> StreamingResponse:

@@ -84,24 +84,24 @@ class ChaosRun:
 
     def landed(self) -> list[tuple[int, int]]:
         """(item, image index) of every image of the run in S3, listed."""
-        assert self.cluster.s3 is not None
-        prefix = f"openai-images/{key_segment(self.dag_id)}/{key_segment(self.run_id)}/generate/"
-        pages = self.cluster.s3.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-        keys = (item["Key"] for page in pages for item in page.get("Contents", []))
-        return sorted((int(match[1]), int(match[2])) for key in keys if (match := _ITEM_IMAGE.search(key)))
+        return sorted((int(match[1]), int(match[2])) for key in self._keys() if (match := _ITEM_IMAGE.search(key)))
 
     def safely_landed(self) -> list[tuple[int, int]]:
         """(item, image index) of every image of the run whose sidecar is in S3 too: what a retry finds landed
         and never pays again (an image without its sidecar was cut mid-landing, and is paid again)."""
-        assert self.cluster.s3 is not None
-        prefix = f"openai-images/{key_segment(self.dag_id)}/{key_segment(self.run_id)}/generate/"
-        pages = self.cluster.s3.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-        keys = {item["Key"] for page in pages for item in page.get("Contents", [])}
+        keys = self._keys()
         return sorted(
             (int(match[1]), int(match[2]))
             for key in keys
             if (match := _ITEM_IMAGE.search(key)) and key.removesuffix(".png") + ".json" in keys
         )
+
+    def _keys(self) -> set[str]:
+        """The keys of the run's task instance in S3, listed."""
+        assert self.cluster.s3 is not None
+        prefix = f"openai-images/{key_segment(self.dag_id)}/{key_segment(self.run_id)}/generate/"
+        pages = self.cluster.s3.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        return {item["Key"] for page in pages for item in page.get("Contents", [])}
 
     def finish(self, timeout: float = 300.0) -> dict[str, Any]:
         """Wait until the run is final, assert it succeeded (printing every log if not); its task instance."""

@@ -360,6 +360,7 @@ def test_the_gallery_reads_s3_through_the_configured_connection(monkeypatch: pyt
     from airflow.providers.amazon.aws.hooks import s3 as s3_hooks
 
     from airflow_provider_openai_images.ui import objects
+    from airflow_provider_openai_images.ui.ttl_cache import TTLCache
 
     class Hook:
         def __init__(self, aws_conn_id: str) -> None:
@@ -369,7 +370,7 @@ def test_the_gallery_reads_s3_through_the_configured_connection(monkeypatch: pyt
             return f"client of {self.aws_conn_id}"
 
     monkeypatch.setattr(s3_hooks, "S3Hook", Hook)
-    monkeypatch.setattr(objects, "_clients", {})
+    monkeypatch.setattr(objects, "_clients", TTLCache(objects.CLIENT_TTL_SECONDS, kept=8))  # none made yet
     assert objects.s3_client() == "client of aws_default"
     monkeypatch.setenv("AIRFLOW__OPENAI_IMAGES__GALLERY_AWS_CONN_ID", "gallery_s3")
     assert objects.s3_client() == "client of gallery_s3"
