@@ -41,6 +41,8 @@ from tests.support.ports import free_port
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 FINAL_RUN_STATES = frozenset({"success", "failed"})
+#: how many times a write SQLite was too busy for is sent (see :meth:`LocalAirflow._request`)
+DATABASE_BUSY_ATTEMPTS = 5
 T = TypeVar("T")
 
 
@@ -303,14 +305,23 @@ class LocalAirflow:
         return self._request(method, path, body, {"Authorization": f"Bearer {self._token}"})
 
     def _request(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+        """One call to the REST API. SQLite takes one writer at a time: a write the API server could not make
+        while the scheduler held the database answers 500 "Database error" (its transaction rolled back), and
+        is sent again, up to :data:`DATABASE_BUSY_ATTEMPTS` times."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return json.loads(answer.read() or b"null")
-        except urllib.error.HTTPError as error:
-            raise LocalAirflowError(f"{method} {path}: {error.code} {error.read()[:2000]!r}") from None
+        for attempt in range(1, DATABASE_BUSY_ATTEMPTS + 1):
+            request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+            request.add_header("Content-Type", "application/json")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    return json.loads(answer.read() or b"null")
+            except urllib.error.HTTPError as error:
+                detail = error.read()[:2000]
+                if error.code == 500 and b"Database error" in detail and attempt < DATABASE_BUSY_ATTEMPTS:
+                    time.sleep(0.5 * attempt)
+                    continue
+                raise LocalAirflowError(f"{method} {path}: {error.code} {detail!r}") from None
+        raise AssertionError("unreachable")
 
     def _all(self, path: str, field: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
